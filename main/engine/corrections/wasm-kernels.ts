@@ -1,0 +1,197 @@
+/**
+ * Kernels the wasm backend of tfjs 4.22 lacks or runs slowly, expressed as convolutions that run on
+ * XNNPACK:
+ * - Conv2DBackpropFilter is missing, so not even first-order training of a convolution works. The
+ *   filter gradient dW[kh,kw,ci,co] = sum_{n,oh,ow} xpad[n, kh + oh*s, kw + ow*s, ci] dy[n,oh,ow,co]
+ *   is one dilated convolution of x^T ([CI, Hp, Wp, N]) with dy^T ([OH, OW, N, CO]), dilation s.
+ * - Conv2DBackpropInput is a naive scalar loop (~2 GFLOP/s): dx is the stride-1 correlation of the
+ *   zero-inserted dy with the spatially flipped, in/out-swapped filter.
+ * - Identity copies its input, and tfjs saves every tensor needed for backprop through Identity, so
+ *   every saved activation is duplicated in the 4 GiB wasm heap: share the buffer instead.
+ */
+import type { KernelConfig, KernelFunc, Tensor, Tensor4D, TensorInfo } from '@tensorflow/tfjs-core';
+import type { tf as TF } from '../tf.ts';
+
+type Tf = typeof TF;
+type Pad = 'valid' | 'same' | number;
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+
+interface RefCountingBackend {
+  incRef(dataId: object): void;
+}
+
+function pair(value: number | [number, number]): [number, number] {
+  return typeof value === 'number' ? [value, value] : value;
+}
+
+/**
+ * Hands a tensor computed with tf ops inside a kernel to the engine as the kernel's output: the
+ * engine wraps the same buffer in a new tensor without taking a reference, so take one for it and
+ * drop the inner tensor (the buffer lives on, owned by the kernel's output).
+ */
+function asKernelOutput(backend: RefCountingBackend, tensor: Tensor): TensorInfo {
+  backend.incRef(tensor.dataId);
+  const info: TensorInfo = { dataId: tensor.dataId, shape: tensor.shape, dtype: tensor.dtype };
+  tensor.dispose();
+  return info;
+}
+
+export function conv2dFilterGradient(
+  tf: Tf,
+  x: Tensor4D,
+  dy: Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: [number, number],
+  pad: Pad,
+  dimRoundingMode: Rounding,
+): Tensor4D {
+  const [kh, kw, ci, co] = filterShape;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape,
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { top, bottom, left, right } = info.padInfo;
+  const padded =
+    top || bottom || left || right
+      ? tf.pad(x, [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ])
+      : x;
+  const xt = tf.transpose(padded, [3, 1, 2, 0]);
+  const dyt = tf.transpose(dy, [1, 2, 0, 3]);
+  let out = tf.conv2d(xt, dyt, 1, 'valid', 'NHWC', [info.strideHeight, info.strideWidth]);
+  if (out.shape[1] !== kh || out.shape[2] !== kw) out = tf.slice(out, [0, 0, 0, 0], [ci, kh, kw, co]);
+  return tf.transpose(out, [1, 2, 0, 3]);
+}
+
+export function conv2dInputGradient(
+  tf: Tf,
+  dy: Tensor4D,
+  filter: Tensor4D,
+  inputShape: [number, number, number, number],
+  strides: [number, number],
+  pad: Pad,
+  dimRoundingMode: Rounding,
+): Tensor4D {
+  const [kh, kw] = filter.shape;
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { top, left } = info.padInfo;
+  const sh = info.strideHeight;
+  const sw = info.strideWidth;
+  const [n, oh, ow, co] = dy.shape;
+  const h = inputShape[1];
+  const w = inputShape[2];
+  let d: Tensor4D = dy;
+  if (sh > 1 || sw > 1) {
+    const spread = tf.pad(tf.reshape(dy, [n, oh, 1, ow, 1, co]), [
+      [0, 0],
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+      [0, sw - 1],
+      [0, 0],
+    ]);
+    d = tf.slice(
+      tf.reshape(spread, [n, oh * sh, ow * sw, co]),
+      [0, 0, 0, 0],
+      [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, co],
+    ) as Tensor4D;
+  }
+  const padTop = kh - 1 - top;
+  const padLeft = kw - 1 - left;
+  const padBottom = h + top - ((oh - 1) * sh + 1);
+  const padRight = w + left - ((ow - 1) * sw + 1);
+  // A negative pad means the forward conv never read those rows: crop them instead.
+  const crop = [
+    Math.max(0, -padTop),
+    Math.max(0, -padLeft),
+    Math.max(0, -padBottom),
+    Math.max(0, -padRight),
+  ] as const;
+  if (crop.some((c) => c > 0)) {
+    d = tf.slice(
+      d,
+      [0, crop[0], crop[1], 0],
+      [n, d.shape[1] - crop[0] - crop[2], d.shape[2] - crop[1] - crop[3], co],
+    );
+  }
+  const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
+  const padding: [[number, number], [number, number], [number, number], [number, number]] = [
+    [0, 0],
+    [Math.max(0, padTop), Math.max(0, padBottom)],
+    [Math.max(0, padLeft), Math.max(0, padRight)],
+    [0, 0],
+  ];
+  return tf.conv2d(d, flipped, 1, padding);
+}
+
+export function wasmKernels(tf: Tf): { configs: KernelConfig[]; replaced: string[] } {
+  const checkLayout = (kernel: string, dataFormat: unknown) => {
+    if (dataFormat !== undefined && dataFormat !== 'NHWC') {
+      throw new Error(`${kernel} on wasm: only NHWC is supported, got ${String(dataFormat)}`);
+    }
+  };
+  const filterGradient: KernelFunc = ({ inputs, attrs, backend }) => {
+    const a = attrs as Record<string, unknown>;
+    checkLayout('Conv2DBackpropFilter', a.dataFormat);
+    const result = tf.tidy(() =>
+      conv2dFilterGradient(
+        tf,
+        inputs.x as Tensor4D,
+        inputs.dy as Tensor4D,
+        a.filterShape as [number, number, number, number],
+        pair(a.strides as number | [number, number]),
+        a.pad as Pad,
+        a.dimRoundingMode as Rounding,
+      ),
+    );
+    return asKernelOutput(backend as unknown as RefCountingBackend, result);
+  };
+  const inputGradient: KernelFunc = ({ inputs, attrs, backend }) => {
+    const a = attrs as Record<string, unknown>;
+    checkLayout('Conv2DBackpropInput', a.dataFormat);
+    const result = tf.tidy(() =>
+      conv2dInputGradient(
+        tf,
+        inputs.dy as Tensor4D,
+        inputs.filter as Tensor4D,
+        a.inputShape as [number, number, number, number],
+        pair(a.strides as number | [number, number]),
+        a.pad as Pad,
+        a.dimRoundingMode as Rounding,
+      ),
+    );
+    return asKernelOutput(backend as unknown as RefCountingBackend, result);
+  };
+  const stockIdentity = tf.getKernel('Identity', 'wasm');
+  const identity: KernelFunc = (args) => {
+    const x = args.inputs.x as TensorInfo;
+    if (x.dtype === 'string' && stockIdentity) return stockIdentity.kernelFunc(args);
+    (args.backend as unknown as RefCountingBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+  const configs: KernelConfig[] = [
+    { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: filterGradient },
+    { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: inputGradient },
+    { kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity },
+  ];
+  return { configs, replaced: configs.map((c) => c.kernelName) };
+}

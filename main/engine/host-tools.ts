@@ -1,0 +1,61 @@
+/**
+ * Finds the programs the hosts need outside Node: an Electron binary (for the desktop app and its
+ * end-to-end test) and a Chromium (for the browser end-to-end tests and PDF reports).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+export type ToolLookup = { available: true; path: string } | { available: false; reason: string };
+
+const CHROMIUM_CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+  'C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe',
+];
+
+export function findChromium(): ToolLookup {
+  const fromEnv = process.env.GABN_CHROMIUM;
+  if (fromEnv) {
+    return existsSync(fromEnv)
+      ? { available: true, path: fromEnv }
+      : { available: false, reason: `GABN_CHROMIUM=${fromEnv} does not exist` };
+  }
+  const found = CHROMIUM_CANDIDATES.find((candidate) => existsSync(candidate));
+  return found
+    ? { available: true, path: found }
+    : {
+        available: false,
+        reason: `none of ${CHROMIUM_CANDIDATES.slice(0, 4).join(', ')} exists (install Debian's chromium package, or set GABN_CHROMIUM)`,
+      };
+}
+
+/**
+ * The electron npm package (>= 42) fetches its binary on first launch; where that download is not
+ * possible (no internet), the package is present but the binary is not.
+ */
+export function findElectronBinary(require: NodeJS.Require): ToolLookup {
+  let packageDir: string;
+  try {
+    packageDir = path.dirname(require.resolve('electron/package.json'));
+  } catch {
+    return { available: false, reason: 'the electron package is not installed' };
+  }
+  const pathFile = path.join(packageDir, 'path.txt');
+  if (!existsSync(pathFile)) {
+    return {
+      available: false,
+      reason:
+        'the electron package has no binary yet (it is downloaded on first launch, which needs internet access)',
+    };
+  }
+  const binary = path.join(packageDir, 'dist', require('node:fs').readFileSync(pathFile, 'utf8').trim());
+  return existsSync(binary)
+    ? { available: true, path: binary }
+    : {
+        available: false,
+        reason: `the Electron binary ${binary} is missing (its download needs internet access)`,
+      };
+}
