@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { loadEngine, tf } from '../../../main/engine/index.ts';
+import { sequence } from './second-order-cases.ts';
+
+// The wasm Conv2DBackpropFilter / Conv2DBackpropInput kernels are recomputations of the cpu
+// backend's reference kernels through XNNPACK convolutions. Same inputs, both backends, every
+// geometry the project's networks use (3x3 stride 1/2 'same', 1x1 stride 2 shortcuts, the 7x7
+// stride-2 stem of the ResNet-18 discriminator, 'valid', explicit and odd sizes).
+interface Geometry {
+  readonly name: string;
+  readonly x: [number, number, number, number];
+  readonly k: [number, number, number, number];
+  readonly stride: number;
+  readonly pad: 'same' | 'valid' | number;
+}
+
+const GEOMETRIES: Geometry[] = [
+  { name: '3x3 stride 1 same', x: [2, 7, 7, 3], k: [3, 3, 3, 4], stride: 1, pad: 'same' },
+  { name: '3x3 stride 2 same, even size', x: [2, 8, 8, 3], k: [3, 3, 3, 5], stride: 2, pad: 'same' },
+  { name: '3x3 stride 2 same, odd size', x: [1, 7, 9, 2], k: [3, 3, 2, 3], stride: 2, pad: 'same' },
+  { name: '1x1 stride 2 (shortcut)', x: [2, 8, 8, 4], k: [1, 1, 4, 6], stride: 2, pad: 'valid' },
+  { name: '7x7 stride 2 pad 3 (discriminator stem)', x: [1, 16, 16, 1], k: [7, 7, 1, 4], stride: 2, pad: 3 },
+  { name: '3x3 stride 1 valid', x: [1, 6, 5, 2], k: [3, 3, 2, 2], stride: 1, pad: 'valid' },
+  { name: '3x3 stride 2 valid, odd size', x: [1, 9, 9, 2], k: [3, 3, 2, 2], stride: 2, pad: 'valid' },
+  { name: '3x3 stride 1 pad 1 explicit', x: [1, 5, 5, 3], k: [3, 3, 3, 2], stride: 1, pad: 1 },
+];
+
+function gradients(g: Geometry): { dx: Float32Array; dk: Float32Array } {
+  return tf.tidy(() => {
+    const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+    const x = tf.tensor4d(sequence(size(g.x), 11), g.x);
+    const k = tf.tensor4d(sequence(size(g.k), 12, 0.5), g.k);
+    const outShape = tf.conv2d(x, k, g.stride, g.pad).shape;
+    const probe = tf.tensor(sequence(size(outShape), 13), outShape);
+    const [dx, dk] = tf.grads((xx: tf.Tensor, kk: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, kk as tf.Tensor4D, g.stride, g.pad), probe)),
+    )([x, k]);
+    return { dx: dx!.dataSync() as Float32Array, dk: dk!.dataSync() as Float32Array };
+  });
+}
+
+function maxRelativeDifference(a: Float32Array, b: Float32Array): number {
+  let scale = 0;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) {
+    scale = Math.max(scale, Math.abs(a[i]!));
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+  }
+  return diff / Math.max(scale, 1e-12);
+}
+
+describe('wasm convolution gradient kernels agree with the cpu reference', () => {
+  for (const g of GEOMETRIES) {
+    it(g.name, async () => {
+      await loadEngine({ backend: 'cpu' });
+      const reference = gradients(g);
+      await loadEngine({ backend: 'wasm' });
+      expect(tf.getBackend()).toBe('wasm');
+      const before = tf.memory();
+      const fromWasm = gradients(g);
+      const after = tf.memory();
+      // float32 sums in a different order: 1e-5 of the largest entry.
+      expect(maxRelativeDifference(reference.dx, fromWasm.dx)).toBeLessThan(1e-5);
+      expect(maxRelativeDifference(reference.dk, fromWasm.dk)).toBeLessThan(1e-5);
+      expect(after.numTensors).toBe(before.numTensors);
+      expect(after.numBytes).toBe(before.numBytes);
+    });
+  }
+});
+
+describe('wasm zero-copy Identity', () => {
+  it('shares the buffer and keeps values', async () => {
+    await loadEngine({ backend: 'wasm' });
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = tf.clone(x);
+    expect(y.dataId).toBe(x.dataId);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
+    y.dispose();
+  });
+});
