@@ -1,0 +1,168 @@
+/**
+ * Assembles the report model from the audit figures, the bootstrap replicates and the curves. Pure:
+ * the caller supplies the provenance (hashes, command line, date), so the same inputs give the same
+ * report.
+ */
+import { type AuditFigures, computeFigures, figureNames, type PreparedAudit } from '../eval/audit-figures.ts';
+import type { BootstrapResult, PairedComparison, PairedDifference } from '../eval/bootstrap.ts';
+import { rocCurve } from '../eval/roc.ts';
+import { verify } from '../eval/verification.ts';
+import {
+  type AuditReport,
+  type ComparisonReport,
+  type Estimate,
+  type InputFile,
+  type PairedDifferenceReport,
+  type ProtocolDescription,
+  type Provenance,
+  REPORT_SCHEMA_VERSION,
+} from './report-model.ts';
+
+const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+export interface AuditReportInput {
+  readonly audit: PreparedAudit;
+  readonly bootstrap: BootstrapResult | null;
+  readonly provenance: Provenance;
+  /** Whether the folds came with the pairs (RFW pairs files, a fold column) or from KFold. */
+  readonly explicitFolds: boolean;
+  /** Points kept on each ROC/DET curve. */
+  readonly rocPoints?: number;
+  /** A paired bootstrap of a second score set on the same pairs, and that set's input file. */
+  readonly comparison?: { readonly result: PairedComparison; readonly candidate: InputFile } | null;
+}
+
+const pairedInterval = (i: { lower: number; upper: number }) => ({
+  lower: finite(i.lower),
+  upper: finite(i.upper),
+});
+
+function pairedDifference(d: PairedDifference): PairedDifferenceReport {
+  return {
+    observed: finite(d.observed),
+    interval: pairedInterval(d.interval),
+    pValue: d.pValue,
+    fairer: d.pValue < 0.05,
+  };
+}
+
+function comparisonReport(input: AuditReportInput['comparison']): ComparisonReport | null {
+  if (input === undefined || input === null) return null;
+  const { result, candidate } = input;
+  return {
+    candidate,
+    resamples: result.resamples,
+    seed: result.seed,
+    confidence: result.confidence,
+    std: pairedDifference(result.std),
+    ser: pairedDifference(result.ser),
+    average: { observed: finite(result.average.observed), interval: pairedInterval(result.average.interval) },
+  };
+}
+
+export function buildAuditReport(input: AuditReportInput): AuditReport {
+  const { audit, bootstrap } = input;
+  const figures: AuditFigures = computeFigures(audit);
+  const names = figureNames(audit);
+  const slot = new Map(names.map((n, k) => [n, k]));
+  const estimate = (name: string, value: number): Estimate => {
+    const k = slot.get(name);
+    if (k === undefined) throw new Error(`no figure named ${name}`);
+    const interval = bootstrap === null ? null : bootstrap.intervals[k]!;
+    return {
+      value: finite(value),
+      interval: interval === null ? null : { lower: finite(interval.lower), upper: finite(interval.upper) },
+    };
+  };
+  const { protocol } = audit;
+  const thresholds = Array.from(protocol.thresholds);
+  const step = thresholds.length > 1 ? thresholds[1]! - thresholds[0]! : 0;
+  const protocolDescription: ProtocolDescription = {
+    verification: {
+      distance: 'squared-euclidean-of-l2-normalised',
+      thresholds: {
+        start: thresholds[0] ?? 0,
+        stop: (thresholds[0] ?? 0) + step * thresholds.length,
+        step,
+        count: thresholds.length,
+      },
+      decision: 'distance < threshold',
+      folds: input.explicitFolds ? 'explicit' : 'kfold',
+      foldSelection: 'best training accuracy on the other folds, first of equal maxima',
+    },
+    fairness: { std: 'sample', ser: 'max error / min error' },
+    targetFmrs: [...protocol.targetFmrs],
+    tarFars: [...protocol.tarFars],
+    alpha: protocol.alpha,
+    bootstrap:
+      bootstrap === null
+        ? null
+        : {
+            resamples: bootstrap.resamples,
+            seed: bootstrap.seed,
+            confidence: bootstrap.confidence,
+            scheme: 'stratified by group, fold and genuine/impostor, with replacement',
+            interval: 'percentile, linear interpolation',
+          },
+  };
+  const groups = audit.groups.map((g, k) => {
+    const f = figures.groups[k]!;
+    const protocolRun = verify({ distances: g.distances, same: g.same, folds: g.folds }, protocol.thresholds);
+    const foldPairs = new Int32Array(g.foldCount);
+    for (const fold of g.folds) foldPairs[fold]!++;
+    return {
+      name: g.name,
+      pairs: g.distances.length,
+      positives: g.positives,
+      negatives: g.negatives,
+      accuracy: estimate(`group.${g.name}.accuracy`, 100 * f.accuracy),
+      folds: Array.from(f.foldAccuracies, (accuracy, fold) => ({
+        index: fold,
+        pairs: foldPairs[fold]!,
+        accuracy: 100 * accuracy,
+        threshold: protocol.thresholds[f.foldThresholdIndices[fold]!]!,
+      })),
+      operatingPoints: figures.operatingPoints.map((op) => ({
+        targetFmr: op.targetFmr,
+        fmr: estimate(`fmr=${op.targetFmr}.group.${g.name}.fmr`, op.fmr[k]!),
+        fnmr: estimate(`fmr=${op.targetFmr}.group.${g.name}.fnmr`, op.fnmr[k]!),
+      })),
+      tarAtFar: f.tarAtFar.map((t) => ({
+        far: t.far,
+        tar: estimate(`group.${g.name}.tar@far=${t.far}`, t.tar),
+        threshold: finite(t.threshold),
+        achievedFar: t.achievedFar,
+      })),
+      roc: rocCurve(g.distances, g.same, input.rocPoints ?? 200),
+      foldAveragedRoc: { thresholds, tpr: Array.from(protocolRun.tpr), fpr: Array.from(protocolRun.fpr) },
+    };
+  });
+  const overall = {
+    average: estimate('avg', figures.paper.average),
+    std: estimate('std', figures.paper.std),
+    ser: estimate('ser', figures.paper.ser),
+    operatingPoints: figures.operatingPoints.map((op) => {
+      const at = (name: string, value: number) => estimate(`fmr=${op.targetFmr}.${name}`, value);
+      return {
+        targetFmr: op.targetFmr,
+        threshold: at('threshold', op.threshold),
+        pooledFmr: op.pooledFmr,
+        fdr: at('fdr', op.fdr),
+        garbe: at('garbe', op.garbe),
+        giniFmr: at('giniFmr', op.giniFmr),
+        giniFnmr: at('giniFnmr', op.giniFnmr),
+        fmrRatio: at('fmrRatio', op.fmrRatio),
+        fnmrRatio: at('fnmrRatio', op.fnmrRatio),
+      };
+    }),
+  };
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    kind: 'gabn-fairness-audit',
+    provenance: input.provenance,
+    protocol: protocolDescription,
+    groups,
+    overall,
+    comparison: comparisonReport(input.comparison),
+  };
+}
