@@ -40,11 +40,13 @@ export {
  */
 export {
   createIResNet,
+  embedFeatures,
   type ForwardOptions,
   forward,
   type IResNet,
   iresnetLayout,
   iresnetParameterCount,
+  lastStageFeatures,
 } from './iresnet.ts';
 /** `foldBatchNorm(model)` → inference form; `foldedForward(folded, x)` equals eval-mode forward. */
 export { disposeFolded, type FoldedIResNet, foldBatchNorm, foldedForward } from './iresnet-folded.ts';

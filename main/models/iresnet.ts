@@ -116,6 +116,14 @@ export interface ForwardOptions extends NormOptions {}
  * inside tf.tidy or a gradient function: the intermediate tensors are left to the caller's scope.
  */
 export function forward(model: IResNet, x: tf.Tensor4D, options: ForwardOptions): tf.Tensor2D {
+  return embedFeatures(model, lastStageFeatures(model, x, options), options);
+}
+
+/**
+ * The activations after the last residual stage [N, s, s, 512·width] (s = 7 at 112 pixels): where
+ * Grad-CAM looks, and the first half of `forward`.
+ */
+export function lastStageFeatures(model: IResNet, x: tf.Tensor4D, options: ForwardOptions): tf.Tensor4D {
   const size = model.spec.inputSize;
   if (x.rank !== 4 || x.shape[1] !== size || x.shape[2] !== size || x.shape[3] !== 3) {
     throw new GabnError(
@@ -142,8 +150,14 @@ export function forward(model: IResNet, x: tf.Tensor4D, options: ForwardOptions)
       : h;
     h = tf.add(out, identity);
   }
-  h = bn('bn2', h);
+  return h as tf.Tensor4D;
+}
+
+/** The second half of `forward`: BN2d → flatten → FC → BN1d, from the last stage's activations. */
+export function embedFeatures(model: IResNet, features: tf.Tensor4D, options: ForwardOptions): tf.Tensor2D {
+  const p = model.params;
+  const h = batchNorm(p, 'bn2', features, options);
   const flat = tf.reshape(h, [h.shape[0]!, -1]);
   const fc = tf.add(tf.matMul(flat as tf.Tensor2D, p['fc.weight'] as tf.Tensor2D), p['fc.bias']!);
-  return bn('features', fc) as tf.Tensor2D;
+  return batchNorm(p, 'features', fc, options) as tf.Tensor2D;
 }

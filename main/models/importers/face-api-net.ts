@@ -160,6 +160,11 @@ export function faceApiNormalize(pixels: tf.Tensor4D): tf.Tensor4D {
  * L2-normalised: dlib compares raw descriptors by Euclidean distance (0.6 is its match threshold).
  */
 export function faceApiEmbedding(params: FaceApiParams, x: tf.Tensor4D): tf.Tensor2D {
+  return tf.tidy(() => faceApiEmbedFeatures(params, faceApiFeatures(params, x)));
+}
+
+/** The activations after the last residual block [B, 5, 5, 256]: where Grad-CAM looks. */
+export function faceApiFeatures(params: FaceApiParams, x: tf.Tensor4D): tf.Tensor4D {
   const [, height, width, channels] = x.shape;
   if (height !== FACE_API_INPUT_SIZE || width !== FACE_API_INPUT_SIZE || channels !== 3) {
     throw new GabnError('usage', `face-api network input has shape [${x.shape.join(', ')}]`, {
@@ -172,9 +177,13 @@ export function faceApiEmbedding(params: FaceApiParams, x: tf.Tensor4D): tf.Tens
     for (const block of FACE_API_BLOCKS) {
       out = block.down ? residualDown(out, params, block.name) : residual(out, params, block.name);
     }
-    const pooled = tf.mean(out, [1, 2]) as tf.Tensor2D;
-    return tf.matMul(pooled, param(params, 'fc.weight') as tf.Tensor2D);
+    return out;
   });
+}
+
+/** Global average pooling and the fully connected layer to the 128-D descriptor. */
+export function faceApiEmbedFeatures(params: FaceApiParams, features: tf.Tensor4D): tf.Tensor2D {
+  return tf.matMul(tf.mean(features, [1, 2]) as tf.Tensor2D, param(params, 'fc.weight') as tf.Tensor2D);
 }
 
 /** Descriptor of RGB pixels in 0..255: normalisation plus network, as face-api computes it. */

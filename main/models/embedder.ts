@@ -1,0 +1,135 @@
+/**
+ * A checkpoint ready to embed and explain faces, whatever network it holds: the iResNet family that
+ * GABN Studio trains, or an imported network (face-api). Audits, GAM extraction and the GUI use only
+ * this, so they do not care which family a checkpoint is.
+ *
+ * Every embedder takes images normalised as the paper does, (p − 127.5) / 128, at its own input size;
+ * a network trained with another normalisation converts inside `embed`, so gradients (the GAM) are
+ * always taken with respect to the same input.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { tf } from '../engine/tf.ts';
+import { GabnError } from '../errors.ts';
+import type { AttributionModel } from '../gabn/attribution.ts';
+import { loadCheckpoint } from './checkpoint.ts';
+import { readFaceApiCheckpoint } from './importers/face-api-checkpoint.ts';
+import {
+  FACE_API_MEAN_RGB,
+  FACE_API_PIXEL_DIVISOR,
+  type FaceApiParams,
+  faceApiEmbedFeatures,
+  faceApiFeatures,
+} from './importers/face-api-net.ts';
+import { embedFeatures, lastStageFeatures } from './iresnet.ts';
+import { specName } from './iresnet-spec.ts';
+import type { MarginOptions } from './margin-head.ts';
+import { disposeParams } from './parameters.ts';
+
+export interface Embedder {
+  /** e.g. 'iresnet18-w0.25-56' or 'face-api-resnet'. */
+  readonly architecture: string;
+  readonly family: 'iresnet' | 'face-api-resnet';
+  readonly inputSize: number;
+  readonly embeddingSize: number;
+  readonly parameterCount: number;
+  readonly groups: readonly string[];
+  readonly classCount: number;
+  /** The margin the head was trained with, when there is a head. */
+  readonly margin?: MarginOptions;
+  /** embed (eval mode), head when the checkpoint has one, and the last-stage cut for Grad-CAM. */
+  readonly model: AttributionModel;
+  /** checkpoint.json as written. */
+  readonly json: unknown;
+  dispose(): void;
+}
+
+async function family(dir: string): Promise<string> {
+  const file = path.join(dir, 'checkpoint.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new GabnError('missing-file', 'not a checkpoint: checkpoint.json cannot be read', {
+      file,
+      expected: 'a <name>.gabn directory written by GABN Studio',
+      cause: error,
+    });
+  }
+  try {
+    return String((JSON.parse(text) as { architecture?: { family?: unknown } }).architecture?.family);
+  } catch (error) {
+    throw new GabnError('malformed', `not valid JSON: ${(error as Error).message}`, { file });
+  }
+}
+
+export async function loadEmbedder(dir: string): Promise<Embedder> {
+  const kind = await family(dir);
+  if (kind === 'face-api-resnet') return loadFaceApiEmbedder(dir);
+  const checkpoint = await loadCheckpoint(dir);
+  const net = checkpoint.model;
+  const eval_ = { training: false } as const;
+  const head = checkpoint.head?.params.weight;
+  return {
+    architecture: specName(net.spec),
+    family: 'iresnet',
+    inputSize: net.spec.inputSize,
+    embeddingSize: net.spec.embeddingSize,
+    parameterCount: Object.values(net.params).reduce((n, t) => n + t.size, 0),
+    groups: checkpoint.groups,
+    classCount: checkpoint.classCount,
+    ...(checkpoint.margin ? { margin: checkpoint.margin } : {}),
+    model: {
+      embed: (x) => embedFeatures(net, lastStageFeatures(net, x, eval_), eval_),
+      ...(head ? { head: { weight: head as tf.Tensor2D } } : {}),
+      stages: {
+        features: (x) => lastStageFeatures(net, x, eval_),
+        embedFeatures: (features) => embedFeatures(net, features, eval_),
+      },
+    },
+    json: checkpoint.json,
+    dispose: () => {
+      disposeParams(net.params);
+      if (checkpoint.head) disposeParams(checkpoint.head.params);
+      if (checkpoint.discriminator) disposeParams(checkpoint.discriminator.params);
+      for (const t of Object.values(checkpoint.optimizer?.tensors ?? {})) t.dispose();
+    },
+  };
+}
+
+/**
+ * face-api's network wants (p − mean_rgb) / 255 at 150×150. From the project's x = (p − 127.5) / 128
+ * that is (128·x + 127.5 − mean_rgb) / 255: an affine map, so the GAM is still taken with respect to
+ * the project's normalised image.
+ */
+function fromProjectNormalisation(x: tf.Tensor4D): tf.Tensor4D {
+  const offset = tf.tensor1d(FACE_API_MEAN_RGB.map((m) => (127.5 - m) / FACE_API_PIXEL_DIVISOR));
+  return tf.add(tf.mul(x, 128 / FACE_API_PIXEL_DIVISOR), offset);
+}
+
+async function loadFaceApiEmbedder(dir: string): Promise<Embedder> {
+  const { json, weights } = await readFaceApiCheckpoint(dir);
+  const params: Record<string, tf.Tensor> = {};
+  for (const w of weights) params[w.name] = tf.tensor(w.values, [...w.shape], 'float32');
+  const frozen = params as FaceApiParams;
+  return {
+    architecture: json.architecture.name,
+    family: 'face-api-resnet',
+    inputSize: json.inputSize,
+    embeddingSize: json.embeddingSize,
+    parameterCount: json.parameterCount,
+    groups: json.groups,
+    classCount: 0,
+    model: {
+      embed: (x) => faceApiEmbedFeatures(frozen, faceApiFeatures(frozen, fromProjectNormalisation(x))),
+      stages: {
+        features: (x) => faceApiFeatures(frozen, fromProjectNormalisation(x)),
+        embedFeatures: (features) => faceApiEmbedFeatures(frozen, features),
+      },
+    },
+    json,
+    dispose: () => {
+      for (const t of Object.values(params)) t.dispose();
+    },
+  };
+}
