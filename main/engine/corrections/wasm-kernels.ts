@@ -143,44 +143,49 @@ export function conv2dInputGradient(
   return tf.conv2d(d, flipped, 1, padding);
 }
 
-export function wasmKernels(tf: Tf): { configs: KernelConfig[]; replaced: string[] } {
-  const checkLayout = (kernel: string, dataFormat: unknown) => {
-    if (dataFormat !== undefined && dataFormat !== 'NHWC') {
-      throw new Error(`${kernel} on wasm: only NHWC is supported, got ${String(dataFormat)}`);
+interface ConvGradientAttrs {
+  readonly inputs: Record<string, Tensor4D>;
+  readonly shape: [number, number, number, number];
+  readonly strides: [number, number];
+  readonly pad: Pad;
+  readonly dimRoundingMode: Rounding;
+}
+
+/**
+ * A kernel computed with tf ops: checks the layout, reads the attributes both convolution gradients
+ * share, and hands the result to the engine.
+ */
+function convGradientKernel(
+  tf: Tf,
+  kernelName: string,
+  shapeAttr: 'filterShape' | 'inputShape',
+  compute: (attrs: ConvGradientAttrs) => Tensor4D,
+): KernelFunc {
+  return ({ inputs, attrs, backend }) => {
+    const a = attrs as Record<string, unknown>;
+    if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC') {
+      throw new Error(`${kernelName} on wasm: only NHWC is supported, got ${String(a.dataFormat)}`);
     }
-  };
-  const filterGradient: KernelFunc = ({ inputs, attrs, backend }) => {
-    const a = attrs as Record<string, unknown>;
-    checkLayout('Conv2DBackpropFilter', a.dataFormat);
     const result = tf.tidy(() =>
-      conv2dFilterGradient(
-        tf,
-        inputs.x as Tensor4D,
-        inputs.dy as Tensor4D,
-        a.filterShape as [number, number, number, number],
-        pair(a.strides as number | [number, number]),
-        a.pad as Pad,
-        a.dimRoundingMode as Rounding,
-      ),
+      compute({
+        inputs: inputs as Record<string, Tensor4D>,
+        shape: a[shapeAttr] as [number, number, number, number],
+        strides: pair(a.strides as number | [number, number]),
+        pad: a.pad as Pad,
+        dimRoundingMode: a.dimRoundingMode as Rounding,
+      }),
     );
     return asKernelOutput(backend as unknown as RefCountingBackend, result);
   };
-  const inputGradient: KernelFunc = ({ inputs, attrs, backend }) => {
-    const a = attrs as Record<string, unknown>;
-    checkLayout('Conv2DBackpropInput', a.dataFormat);
-    const result = tf.tidy(() =>
-      conv2dInputGradient(
-        tf,
-        inputs.dy as Tensor4D,
-        inputs.filter as Tensor4D,
-        a.inputShape as [number, number, number, number],
-        pair(a.strides as number | [number, number]),
-        a.pad as Pad,
-        a.dimRoundingMode as Rounding,
-      ),
-    );
-    return asKernelOutput(backend as unknown as RefCountingBackend, result);
-  };
+}
+
+export function wasmKernels(tf: Tf): { configs: KernelConfig[]; replaced: string[] } {
+  const filterGradient = convGradientKernel(tf, 'Conv2DBackpropFilter', 'filterShape', (k) =>
+    conv2dFilterGradient(tf, k.inputs.x!, k.inputs.dy!, k.shape, k.strides, k.pad, k.dimRoundingMode),
+  );
+  const inputGradient = convGradientKernel(tf, 'Conv2DBackpropInput', 'inputShape', (k) =>
+    conv2dInputGradient(tf, k.inputs.dy!, k.inputs.filter!, k.shape, k.strides, k.pad, k.dimRoundingMode),
+  );
   const stockIdentity = tf.getKernel('Identity', 'wasm');
   const identity: KernelFunc = (args) => {
     const x = args.inputs.x as TensorInfo;
