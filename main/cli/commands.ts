@@ -1,12 +1,14 @@
 import { auditCommand } from './audit.ts';
 import { checkpointInfoCommand } from './checkpoint-info.ts';
 import type { CliCommand } from './command.ts';
+import { dataCheckCommand } from './data-check.ts';
 import { doctorCommand } from './doctor.ts';
 import { importFaceApiCommand } from './import.ts';
 
 /** Every `gabn` sub-command, in the order `gabn --help` lists them. */
 export const commands: readonly CliCommand[] = [
   doctorCommand,
+  dataCheckCommand,
   checkpointInfoCommand,
   importFaceApiCommand,
   auditCommand,

@@ -1,0 +1,51 @@
+/**
+ * A one-line progress display on stderr: done/total, rate and ETA, redrawn at most ten times a
+ * second. On a terminal it rewrites the line; elsewhere (logs, CI) it prints a line every 10% of the
+ * work, at most one every two seconds.
+ */
+export interface ProgressLine {
+  update(done: number, total: number): void;
+  done(): void;
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  return s < 60
+    ? `${s}s`
+    : s < 3600
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export function progressLine(stream: NodeJS.WritableStream, label: string): ProgressLine {
+  const start = Date.now();
+  const tty = (stream as NodeJS.WriteStream).isTTY === true;
+  let lastDraw = 0;
+  let lastDecile = -1;
+  let drawn = false;
+  return {
+    update(done, total) {
+      const now = Date.now();
+      const elapsed = (now - start) / 1000;
+      const rate = done / Math.max(elapsed, 1e-9);
+      const text = `${label}: ${done}/${total} (${total > 0 ? Math.floor((100 * done) / total) : 100}%), ${rate.toFixed(1)}/s, ETA ${formatDuration((total - done) / rate)}`;
+      if (tty) {
+        if (now - lastDraw < 100 && done < total) return;
+        lastDraw = now;
+        stream.write(`\r${text}\u001b[K`);
+        drawn = true;
+      } else {
+        // Logs get a line per tenth of the work, at most one every two seconds, and the last one.
+        const decile = total > 0 ? Math.floor((10 * done) / total) : 10;
+        if (done < total && (decile === lastDecile || now - lastDraw < 2000)) return;
+        lastDecile = decile;
+        lastDraw = now;
+        stream.write(`${text}\n`);
+      }
+    },
+    done() {
+      if (tty && drawn) stream.write('\n');
+    },
+  };
+}
