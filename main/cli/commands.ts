@@ -4,11 +4,13 @@ import type { CliCommand } from './command.ts';
 import { dataCheckCommand } from './data-check.ts';
 import { doctorCommand } from './doctor.ts';
 import { importFaceApiCommand } from './import.ts';
+import { synthCommand } from './synth.ts';
 
 /** Every `gabn` sub-command, in the order `gabn --help` lists them. */
 export const commands: readonly CliCommand[] = [
   doctorCommand,
   dataCheckCommand,
+  synthCommand,
   checkpointInfoCommand,
   importFaceApiCommand,
   auditCommand,
