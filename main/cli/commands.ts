@@ -3,6 +3,7 @@ import { checkpointInfoCommand } from './checkpoint-info.ts';
 import type { CliCommand } from './command.ts';
 import { dataCheckCommand } from './data-check.ts';
 import { doctorCommand } from './doctor.ts';
+import { gamCommand } from './gam.ts';
 import { importFaceApiCommand } from './import.ts';
 import { synthCommand } from './synth.ts';
 
@@ -13,5 +14,6 @@ export const commands: readonly CliCommand[] = [
   synthCommand,
   checkpointInfoCommand,
   importFaceApiCommand,
+  gamCommand,
   auditCommand,
 ];

@@ -6,13 +6,14 @@
  *   DIR/train/manifest.csv         the training images with their true landmarks
  *   DIR/contact-sheet-<group>.png  a grid of faces per group, for people to look at
  *   DIR/synth.json                 generator version, seed, options and group design
- * Deterministic: the same options give byte-identical files. Written into a temporary folder that is
- * renamed at the end, so an interrupted run leaves nothing that looks finished.
+ * Deterministic: the same options give byte-identical files. Written through a staged folder, so an
+ * interrupted run leaves nothing that looks finished.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
 import { GabnError } from '../../errors.ts';
+import { withStagedDirectory } from '../../files/staged-directory.ts';
 import { createPrng } from '../../gabn/prng.ts';
 import { rfwImageName } from '../rfw-lines.ts';
 import { GROUP_DESIGNS, type GroupDesign } from './groups.ts';
@@ -135,32 +136,10 @@ export async function generateSyntheticDataset(
   control: { force?: boolean; signal?: AbortSignal; onProgress?: (p: SynthProgress) => void } = {},
 ): Promise<{ images: number; directory: string }> {
   checkOptions(options);
-  const target = path.resolve(out);
-  if (existsSync(target) && readdirSync(target).length > 0 && !control.force) {
-    throw new GabnError('usage', 'the output folder exists and is not empty', {
-      file: out,
-      expected: 'a new folder, or --force to replace it',
-    });
-  }
-  const work = `${target}.partial-${process.pid}`;
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  try {
-    const written = await writeDataset(work, options, control);
-    if (existsSync(target)) {
-      const aside = `${target}.old-${process.pid}`;
-      renameSync(target, aside);
-      renameSync(work, target);
-      rmSync(aside, { recursive: true, force: true });
-    } else {
-      mkdirSync(path.dirname(target), { recursive: true });
-      renameSync(work, target);
-    }
-    return { images: written, directory: target };
-  } catch (error) {
-    rmSync(work, { recursive: true, force: true });
-    throw error;
-  }
+  return withStagedDirectory(out, { force: control.force ?? false }, async (staging) => ({
+    images: await writeDataset(staging, options, control),
+    directory: path.resolve(out),
+  }));
 }
 
 async function writeDataset(

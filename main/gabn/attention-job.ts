@@ -1,0 +1,182 @@
+/**
+ * Gradient attention over a dataset (`gabn gam`, and the GUI's group averages): every selected image's
+ * map and GAM-SFRE rectangles, per-group attention statistics with bootstrap intervals, and the
+ * average face and average map of each group (the paper's Fig. 1b and 5).
+ *
+ * Models with an identity head use the GAM of Eq. 1-2. Models without one (imported embedders) use
+ * the pair GAM, T = cos(e(x), e(partner)), where the partner is the image's first genuine pair
+ * partner in the dataset, else another image of the same identity, else its own mirror image.
+ */
+
+import type { Dataset, FaceImage } from '../data/dataset.ts';
+import { flipHorizontal, loadAlignedImage } from '../data/image.ts';
+import { tf } from '../engine/tf.ts';
+import { GabnError } from '../errors.ts';
+import type { Embedder } from '../models/embedder.ts';
+import { AverageFace, denormalise, type RgbImage } from './attention-figures.ts';
+import { bootstrapMeanInterval, type Interval, massFraction, normalisedEntropy } from './attention-stats.ts';
+import { type AttributionMethod, computeAttribution } from './attribution.ts';
+import { type EraseOptions, type Rect, sensitiveRegionMasks } from './masks.ts';
+import { createPrng } from './prng.ts';
+
+export interface AttentionJobOptions {
+  /** Groups to process (default all). */
+  readonly groups?: readonly string[];
+  /** At most this many images per group (default all), in dataset order. */
+  readonly limit?: number;
+  readonly method?: AttributionMethod;
+  /** s of the GAM's softmax (default 64). */
+  readonly scale?: number;
+  readonly batchSize?: number;
+  readonly erase: EraseOptions;
+  readonly seed: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (done: number, total: number) => void;
+  /** Receives every image's face, map and rectangles as it is computed. */
+  readonly onImage?: (image: FaceImage, face: RgbImage, map: Float32Array, rects: Rect[]) => Promise<void>;
+}
+
+export interface GroupAttentionResult {
+  readonly group: string;
+  readonly images: number;
+  /** Maps that were all zero (no gradient reached the image): left out of the statistics. */
+  readonly empty: number;
+  readonly massFraction: Interval;
+  readonly entropy: Interval;
+  readonly averageFace: RgbImage;
+  /** Mean of the per-image maps, each divided by its own maximum. */
+  readonly averageMap: Float32Array;
+}
+
+export interface AttentionJobResult {
+  readonly method: AttributionMethod;
+  readonly inputSize: number;
+  readonly groups: GroupAttentionResult[];
+  readonly failed: { file: string; message: string }[];
+}
+
+function partnerOf(dataset: Dataset, index: number): number | undefined {
+  for (const p of dataset.pairs) {
+    if (!p.same) continue;
+    if (p.a === index) return p.b;
+    if (p.b === index) return p.a;
+  }
+  const image = dataset.images[index]!;
+  if (image.identity === '') return undefined;
+  const other = dataset.images.findIndex(
+    (o, i) => i !== index && o.identity === image.identity && o.group === image.group,
+  );
+  return other === -1 ? undefined : other;
+}
+
+export async function extractAttention(
+  embedder: Embedder,
+  dataset: Dataset,
+  options: AttentionJobOptions,
+): Promise<AttentionJobResult> {
+  const method: AttributionMethod = options.method ?? (embedder.model.head ? 'gam' : 'pair-gam');
+  if (method === 'gam' && !embedder.model.head) {
+    throw new GabnError('usage', `${embedder.architecture} has no identity head: use the pair GAM`, {
+      expected: "method 'pair-gam' or 'grad-cam'",
+    });
+  }
+  const size = embedder.inputSize;
+  const groups = options.groups ?? dataset.groups;
+  for (const g of groups) {
+    if (!dataset.groups.includes(g)) {
+      throw new GabnError('usage', `no group '${g}' in ${dataset.root}`, {
+        expected: `one of ${dataset.groups.join(', ')}`,
+      });
+    }
+  }
+  const selected = groups.map((group) => {
+    const indices = dataset.images.flatMap((image, i) => (image.group === group ? [i] : []));
+    return { group, indices: options.limit === undefined ? indices : indices.slice(0, options.limit) };
+  });
+  const total = selected.reduce((n, s) => n + s.indices.length, 0);
+  const batch = options.batchSize ?? 8;
+  const prng = createPrng(options.seed);
+  const failed: { file: string; message: string }[] = [];
+  const results: GroupAttentionResult[] = [];
+  let done = 0;
+  for (const { group, indices } of selected) {
+    const average = new AverageFace(size, size);
+    const mapSum = new Float64Array(size * size);
+    const fractions: number[] = [];
+    const entropies: number[] = [];
+    let empty = 0;
+    for (let start = 0; start < indices.length; start += batch) {
+      if (options.signal?.aborted) throw new GabnError('cancelled', 'attention extraction was cancelled');
+      const chunk = indices.slice(start, start + batch);
+      const loaded: { index: number; x: Float32Array; partner: Float32Array }[] = [];
+      for (const index of chunk) {
+        try {
+          const x = await loadAlignedImage(dataset.images[index]!, size);
+          let partner = x;
+          if (method !== 'gam') {
+            const p = partnerOf(dataset, index);
+            partner =
+              p === undefined ? flipHorizontal(x, size) : await loadAlignedImage(dataset.images[p]!, size);
+          }
+          loaded.push({ index, x, partner });
+        } catch (error) {
+          if (!(error instanceof GabnError)) throw error;
+          failed.push({ file: dataset.images[index]!.relative, message: error.message });
+        }
+      }
+      done += chunk.length - loaded.length;
+      if (loaded.length === 0) continue;
+      const stack = (key: 'x' | 'partner') => {
+        const data = new Float32Array(loaded.length * size * size * 3);
+        loaded.forEach((l, i) => {
+          data.set(l[key], i * size * size * 3);
+        });
+        return tf.tensor4d(data, [loaded.length, size, size, 3]);
+      };
+      const images = stack('x');
+      const partners = method === 'gam' ? undefined : stack('partner');
+      let maps: Float32Array[];
+      try {
+        maps = (
+          await computeAttribution(method, embedder.model, images, {
+            ...(options.scale === undefined ? {} : { scale: options.scale }),
+            ...(partners ? { partners } : {}),
+          })
+        ).maps;
+      } finally {
+        images.dispose();
+        partners?.dispose();
+      }
+      for (const [i, l] of loaded.entries()) {
+        const map = maps[i]!;
+        const face = denormalise(l.x, size, size);
+        average.add(face);
+        const fraction = massFraction(map);
+        if (Number.isNaN(fraction)) {
+          empty++;
+        } else {
+          fractions.push(fraction);
+          entropies.push(normalisedEntropy(map));
+          for (let p = 0; p < map.length; p++) mapSum[p]! += map[p]!;
+        }
+        const rects = sensitiveRegionMasks(map, size, size, options.erase, prng);
+        await options.onImage?.(dataset.images[l.index]!, face, map, rects);
+      }
+      done += loaded.length;
+      options.onProgress?.(done, total);
+    }
+    const kept = fractions.length;
+    const averageMap = new Float32Array(size * size);
+    if (kept > 0) for (let p = 0; p < averageMap.length; p++) averageMap[p] = mapSum[p]! / kept;
+    results.push({
+      group,
+      images: indices.length,
+      empty,
+      massFraction: bootstrapMeanInterval(fractions, createPrng(options.seed + 1)),
+      entropy: bootstrapMeanInterval(entropies, createPrng(options.seed + 2)),
+      averageFace: average.image(),
+      averageMap,
+    });
+  }
+  return { method, inputSize: size, groups: results, failed };
+}
