@@ -1,10 +1,14 @@
 /**
  * `gabn audit`: per-group verification accuracy and fairness figures with bootstrap intervals,
- * written as a report. The pairs' scores come from a source; today that is a scores CSV from any
- * framework (--scores). Checkpoint audits (--checkpoint with --data) will be a second source that
- * yields the same per-group distances, so everything after `loadSource` stays as it is.
+ * written as a report. The pairs' distances come from a source: a scores CSV from any framework
+ * (--scores), or a checkpoint's embeddings of a dataset's pairs (--checkpoint with --data); everything
+ * after `loadSource` is the same for both.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { type Dataset, loadDataset } from '../data/index.ts';
+import { loadEngine } from '../engine/index.ts';
 import { GabnError } from '../errors.ts';
 import { DEFAULT_PROTOCOL, type GroupPairs, prepareAudit } from '../eval/audit-figures.ts';
 import {
@@ -15,7 +19,9 @@ import {
   type PairedComparison,
   pairedBootstrap,
 } from '../eval/bootstrap.ts';
+import { checkpointDistances, checkpointHash } from '../eval/embeddings.ts';
 import { readScoresCsv, SCORE_KINDS, type ScoreKind } from '../eval/scores-csv.ts';
+import { loadEmbedder } from '../models/embedder.ts';
 import { buildAuditReport } from '../report/audit-report.ts';
 import { writeCsvReport } from '../report/csv.ts';
 import { writeJsonReport } from '../report/json.ts';
@@ -23,8 +29,19 @@ import { sha256Hex, softwareVersion } from '../report/provenance.ts';
 import type { AuditReport, InputFile } from '../report/report-model.ts';
 import { formatOptions, type ParsedOptions, parseArgs } from './args.ts';
 import type { CliCommand, CliContext } from './command.ts';
+import { progressLine } from './progress.ts';
 
 const options = {
+  checkpoint: {
+    type: 'strings',
+    description:
+      'a checkpoint to audit on --data (give a second one to test whether it is fairer than the first)',
+  },
+  data: {
+    type: 'string',
+    description: 'the verification set for --checkpoint: an RFW folder or a pairs CSV',
+  },
+  'no-flip': { type: 'boolean', description: 'do not add the mirror image embedding (insightface adds it)' },
   scores: { type: 'string', description: 'CSV of pair scores with header group,same,score[,fold]' },
   'score-kind': {
     type: 'string',
@@ -73,12 +90,88 @@ async function loadScores(file: string, opts: ParsedOptions): Promise<Source> {
   };
 }
 
-/** Where the pairs' distances come from. Checkpoint audits (--checkpoint, --data) will branch here. */
-async function loadSource(opts: ParsedOptions): Promise<Source> {
-  if (typeof opts.scores === 'string') return loadScores(opts.scores, opts);
-  throw new GabnError('usage', 'checkpoint audits are not available yet; audit a scores file with --scores', {
-    expected: 'gabn audit --scores FILE.csv --out FILE.json',
-  });
+/** The hash of what a dataset's audit depends on: its pairs and the bytes of every image they use. */
+function datasetHash(dataset: Dataset): string {
+  const hash = createHash('sha256');
+  for (const p of dataset.pairs)
+    hash.update(
+      `${p.group}\t${p.fold}\t${p.same ? 1 : 0}\t${dataset.images[p.a]!.relative}\t${dataset.images[p.b]!.relative}\n`,
+    );
+  for (const i of new Set(dataset.pairs.flatMap((p) => [p.a, p.b])))
+    hash.update(readFileSync(dataset.images[i]!.path));
+  return hash.digest('hex');
+}
+
+async function loadCheckpointSource(
+  checkpoint: string,
+  dataset: Dataset,
+  opts: ParsedOptions,
+  context: CliContext,
+): Promise<Source> {
+  const embedder = await loadEmbedder(checkpoint);
+  try {
+    const progress = progressLine(context.stderr, `embedding with ${path.basename(checkpoint)}`);
+    const result = await checkpointDistances(embedder, checkpoint, dataset, {
+      flip: opts['no-flip'] !== true,
+      signal: context.signal,
+      onProgress: progress.update,
+    });
+    progress.done();
+    if (result.failed.length > 0) {
+      context.stderr.write(
+        `${result.failed.length} unreadable images (${result.droppedPairs} pairs left out):\n`,
+      );
+      for (const f of result.failed) context.stderr.write(`  ${f.file}: ${f.message}\n`);
+    }
+    if (result.groups.length < 2) {
+      throw new GabnError('dataset', `pairs of only ${result.groups.length} group could be audited`, {
+        file: dataset.root,
+        expected: 'at least 2 groups',
+      });
+    }
+    return {
+      groups: result.groups,
+      inputs: [
+        { role: 'checkpoint', path: path.resolve(checkpoint), sha256: checkpointHash(checkpoint) },
+        { role: 'dataset', path: dataset.root, sha256: datasetHash(dataset) },
+      ],
+      explicitFolds: true,
+    };
+  } finally {
+    embedder.dispose();
+  }
+}
+
+/** Where the pairs' distances come from: a scores CSV, or checkpoints' embeddings of a dataset. */
+async function loadSources(
+  opts: ParsedOptions,
+  context: CliContext,
+): Promise<{ baseline: Source; candidate: Source | null }> {
+  const checkpoints = (opts.checkpoint as string[] | undefined) ?? [];
+  if (typeof opts.scores === 'string') {
+    if (checkpoints.length > 0) throw new GabnError('usage', '--scores and --checkpoint exclude each other');
+    const candidate = typeof opts.compare === 'string' ? await loadScores(opts.compare, opts) : null;
+    return { baseline: await loadScores(opts.scores, opts), candidate };
+  }
+  if (checkpoints.length === 0) {
+    throw new GabnError('usage', 'nothing to audit', {
+      expected: '--checkpoint C --data DIR, or --scores FILE.csv',
+    });
+  }
+  if (typeof opts.data !== 'string')
+    throw new GabnError('usage', '--checkpoint needs --data (an RFW folder or a pairs CSV)');
+  if (checkpoints.length > 2)
+    throw new GabnError('usage', `${checkpoints.length} checkpoints given`, {
+      expected: 'one, or two to compare',
+    });
+  if (typeof opts.compare === 'string')
+    throw new GabnError('usage', '--compare goes with --scores; give a second --checkpoint instead');
+  await loadEngine();
+  const dataset = loadDataset(opts.data);
+  const baseline = await loadCheckpointSource(checkpoints[0]!, dataset, opts, context);
+  const candidate =
+    checkpoints[1] === undefined ? null : await loadCheckpointSource(checkpoints[1], dataset, opts, context);
+  return { baseline, candidate };
 }
 
 function outputs(opts: ParsedOptions): string[] {
@@ -95,29 +188,6 @@ function outputs(opts: ParsedOptions): string[] {
   return files;
 }
 
-function progressPrinter(
-  stderr: NodeJS.WritableStream,
-  label: string,
-): (done: number, total: number) => void {
-  const start = Date.now();
-  const tty = (stderr as NodeJS.WriteStream).isTTY === true;
-  let lastTenth = -1;
-  return (done, total) => {
-    const elapsed = (Date.now() - start) / 1000;
-    const eta = done === 0 ? 0 : (elapsed / done) * (total - done);
-    const line = `${label} ${done}/${total} (${Math.floor((100 * done) / total)}%), ${elapsed.toFixed(1)} s elapsed, ETA ${eta.toFixed(1)} s`;
-    if (tty) {
-      stderr.write(`\r${line}${done === total ? '\n' : ''}`);
-      return;
-    }
-    const tenth = Math.floor((10 * done) / total);
-    if (tenth !== lastTenth) {
-      lastTenth = tenth;
-      stderr.write(`${line}\n`);
-    }
-  };
-}
-
 async function run(args: readonly string[], context: CliContext): Promise<number> {
   const { options: opts, positionals } = parseArgs(args, options);
   if (positionals.length > 0) throw new GabnError('usage', `unexpected argument '${positionals[0]}'`);
@@ -128,7 +198,7 @@ async function run(args: readonly string[], context: CliContext): Promise<number
   }
   const seed = (opts.seed as number | undefined) ?? DEFAULT_SEED;
   if (!Number.isInteger(seed)) throw new GabnError('usage', `--seed must be an integer, got ${seed}`);
-  const source = await loadSource(opts);
+  const { baseline: source, candidate } = await loadSources(opts, context);
   const audit = prepareAudit(source.groups, DEFAULT_PROTOCOL);
   let bootstrap: BootstrapResult | null = null;
   if (resamples > 0) {
@@ -136,21 +206,20 @@ async function run(args: readonly string[], context: CliContext): Promise<number
       resamples,
       seed,
       signal: context.signal,
-      onProgress: progressPrinter(context.stderr, 'bootstrap'),
+      onProgress: progressLine(context.stderr, 'bootstrap').update,
     });
   }
   let comparison: { result: PairedComparison; candidate: InputFile } | null = null;
-  if (typeof opts.compare === 'string') {
+  if (candidate !== null) {
     if (resamples === 0)
-      throw new GabnError('usage', '--compare needs bootstrap resamples', {
+      throw new GabnError('usage', 'comparing two score sets needs bootstrap resamples', {
         expected: '--bootstrap N with N >= 1',
       });
-    const candidate = await loadScores(opts.compare, opts);
     const result = await pairedBootstrap(audit, prepareAudit(candidate.groups, DEFAULT_PROTOCOL), {
       resamples,
       seed,
       signal: context.signal,
-      onProgress: progressPrinter(context.stderr, 'paired bootstrap'),
+      onProgress: progressLine(context.stderr, 'paired bootstrap').update,
     });
     comparison = { result, candidate: candidate.inputs[0]! };
   }
@@ -194,8 +263,8 @@ function interval(i: { lower: number | null; upper: number | null } | null): str
 export const auditCommand: CliCommand = {
   path: ['audit'],
   summary: 'per-group verification accuracy and fairness (STD, SER, FDR, GARBE) with intervals',
-  usage: `gabn audit --scores FILE.csv [--score-kind similarity|distance] [--bootstrap N] [--seed S]
-           [--compare B.csv] --out FILE.{json,csv}
+  usage: `gabn audit --checkpoint C [--checkpoint C2] --data RFW_DIR [--no-flip] [--bootstrap N] [--seed S] --out FILE.{json,csv}
+gabn audit --scores FILE.csv [--score-kind similarity|distance] [--compare B.csv] [--bootstrap N] [--seed S] --out FILE.{json,csv}
 
 Runs insightface's 10-fold verification protocol per group, the paper's Avg/STD/SER, and beyond the
 paper: FMR/FNMR at one global threshold per pooled target FMR (1e-3, 1e-2), FDR, GARBE, max/min
@@ -205,6 +274,11 @@ The scores file has a header group,same,score[,fold]: same is 1/0 or true/false;
 similarity unless --score-kind distance; without a fold column each group is split in file order
 into 10 contiguous folds. --compare takes a second scores file on the same pairs (same groups,
 same flags, same order) and says, by a paired bootstrap, whether its STD and SER are lower.
+
+A checkpoint is audited on the dataset's pairs with its folds: embeddings of each aligned image plus
+its mirror image, L2-normalised, compared by squared Euclidean distance. Embeddings are cached per
+checkpoint and image ($GABN_CACHE_DIR, default ~/.cache/gabn-studio), so a second audit is fast. A
+second --checkpoint is compared with the first on the same pairs, like --compare.
 
 Options:
 ${formatOptions(options)}`,

@@ -67,7 +67,7 @@ describe('gabn audit --scores', () => {
       { encoding: 'utf8' },
     );
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/bootstrap 100\/100 \(100%\).*ETA/);
+    expect(run.stderr).toMatch(/bootstrap: 100\/100 \(100%\).*ETA/);
     const report = JSON.parse(readFileSync(out, 'utf8')) as AuditReport;
     expect(report.schemaVersion).toBe(1);
     expect(report.provenance.inputs[0]!.sha256).toBe(
@@ -123,13 +123,13 @@ describe('gabn audit --scores', () => {
     expect(run.stdout).toMatch(/STD B − A -[\d.]+ .*B is fairer/);
   });
 
-  it('says checkpoint audits are not available yet, and rejects a malformed file by line', () => {
+  it('says what to audit when nothing is given, and rejects a malformed file by line', () => {
     const dir = tempDir();
     const none = spawnSync(process.execPath, [GABN, 'audit', '--out', path.join(dir, 'r.json')], {
       encoding: 'utf8',
     });
     expect(none.status).toBe(2);
-    expect(none.stderr).toMatch(/checkpoint audits are not available yet/);
+    expect(none.stderr).toMatch(/nothing to audit \(expected --checkpoint C --data DIR, or --scores FILE.csv\)/);
     const bad = path.join(dir, 'bad.csv');
     writeFileSync(bad, 'group,same,score\na,1,0.5\na,maybe,0.2\n');
     const run = spawnSync(
@@ -160,7 +160,7 @@ describe('gabn audit --scores', () => {
     const code = await new Promise<number | null>((resolve) => {
       child.stderr.on('data', (chunk: Buffer) => {
         stderr += chunk.toString();
-        if (stderr.includes('bootstrap ') && !child.killed) child.kill('SIGINT');
+        if (stderr.includes('bootstrap:') && !child.killed) child.kill('SIGINT');
       });
       child.on('exit', (c) => resolve(c));
     });
