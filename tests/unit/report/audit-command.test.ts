@@ -129,7 +129,9 @@ describe('gabn audit --scores', () => {
       encoding: 'utf8',
     });
     expect(none.status).toBe(2);
-    expect(none.stderr).toMatch(/nothing to audit \(expected --checkpoint C --data DIR, or --scores FILE.csv\)/);
+    expect(none.stderr).toMatch(
+      /nothing to audit \(expected --checkpoint C --data DIR, or --scores FILE.csv\)/,
+    );
     const bad = path.join(dir, 'bad.csv');
     writeFileSync(bad, 'group,same,score\na,1,0.5\na,maybe,0.2\n');
     const run = spawnSync(
