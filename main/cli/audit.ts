@@ -24,7 +24,9 @@ import { readScoresCsv, SCORE_KINDS, type ScoreKind } from '../eval/scores-csv.t
 import { loadEmbedder } from '../models/embedder.ts';
 import { buildAuditReport } from '../report/audit-report.ts';
 import { writeCsvReport } from '../report/csv.ts';
+import { type HtmlOptions, renderHtmlReport, writeHtmlReport } from '../report/html.ts';
 import { writeJsonReport } from '../report/json.ts';
+import { writePdfReport } from '../report/pdf.ts';
 import { sha256Hex, softwareVersion } from '../report/provenance.ts';
 import type { AuditReport, InputFile } from '../report/report-model.ts';
 import { formatOptions, type ParsedOptions, parseArgs } from './args.ts';
@@ -57,13 +59,18 @@ const options = {
     description:
       'a second scores CSV on the same pairs (e.g. checkpoint B): paired bootstrap of whether it is fairer',
   },
-  out: { type: 'strings', description: 'report file, .json or .csv (repeat for both)' },
+  out: { type: 'strings', description: 'report file: .json, .csv, .html or .pdf (repeatable)' },
+  'no-faces': { type: 'boolean', description: 'leave every face image out of the report' },
 } as const;
 
-const WRITERS: Record<string, (file: string, report: AuditReport) => Promise<void>> = {
-  '.json': writeJsonReport,
-  '.csv': writeCsvReport,
-};
+/** Every report format; HTML and PDF also show the other audited checkpoint side by side. */
+const WRITERS: Record<string, (file: string, reports: AuditReport[], options: HtmlOptions) => Promise<void>> =
+  {
+    '.json': (file, reports) => writeJsonReport(file, reports[0]!),
+    '.csv': (file, reports) => writeCsvReport(file, reports[0]!),
+    '.html': (file, reports, options) => writeHtmlReport(file, reports, options),
+    '.pdf': (file, reports, options) => writePdfReport(file, renderHtmlReport(reports, options)),
+  };
 
 interface Source {
   readonly groups: GroupPairs[];
@@ -177,11 +184,13 @@ async function loadSources(
 function outputs(opts: ParsedOptions): string[] {
   const files = (opts.out as string[] | undefined) ?? [];
   if (files.length === 0)
-    throw new GabnError('usage', 'no report file given', { expected: '--out FILE.json or --out FILE.csv' });
+    throw new GabnError('usage', 'no report file given', {
+      expected: '--out FILE.json, .csv, .html or .pdf',
+    });
   for (const file of files) {
     if (WRITERS[path.extname(file).toLowerCase()] === undefined) {
       throw new GabnError('usage', `cannot tell the report format of '${file}'`, {
-        expected: 'a file name ending in .json or .csv',
+        expected: 'a file name ending in .json, .csv, .html or .pdf',
       });
     }
   }
@@ -235,8 +244,35 @@ async function run(args: readonly string[], context: CliContext): Promise<number
       inputs: source.inputs,
     },
   });
+  const reports = [report];
+  const visual = files.some((f) => ['.html', '.pdf'].includes(path.extname(f).toLowerCase()));
+  if (candidate !== null && visual) {
+    // The side-by-side table needs the second checkpoint's own figures and intervals.
+    const candidateAudit = prepareAudit(candidate.groups, DEFAULT_PROTOCOL);
+    const candidateBootstrap =
+      resamples > 0
+        ? await bootstrapFigures(candidateAudit, {
+            resamples,
+            seed,
+            signal: context.signal,
+            onProgress: progressLine(context.stderr, 'bootstrap (second)').update,
+          })
+        : null;
+    reports.push(
+      buildAuditReport({
+        audit: candidateAudit,
+        bootstrap: candidateBootstrap,
+        explicitFolds: candidate.explicitFolds,
+        provenance: { ...report.provenance, inputs: candidate.inputs },
+      }),
+    );
+  }
   if (context.signal.aborted) throw new GabnError('cancelled', 'audit cancelled; no report written');
-  for (const file of files) await WRITERS[path.extname(file).toLowerCase()]!(file, report);
+  const htmlOptions: HtmlOptions = {
+    noFaces: opts['no-faces'] === true,
+    labels: [source, ...(candidate ? [candidate] : [])].map((s) => path.basename(s.inputs[0]!.path)),
+  };
+  for (const file of files) await WRITERS[path.extname(file).toLowerCase()]!(file, reports, htmlOptions);
   const summary = report.groups
     .map((g) => `  ${g.name}: ${g.accuracy.value?.toFixed(2)}% ${interval(g.accuracy.interval)}`)
     .join('\n');
@@ -263,8 +299,8 @@ function interval(i: { lower: number | null; upper: number | null } | null): str
 export const auditCommand: CliCommand = {
   path: ['audit'],
   summary: 'per-group verification accuracy and fairness (STD, SER, FDR, GARBE) with intervals',
-  usage: `gabn audit --checkpoint C [--checkpoint C2] --data RFW_DIR [--no-flip] [--bootstrap N] [--seed S] --out FILE.{json,csv}
-gabn audit --scores FILE.csv [--score-kind similarity|distance] [--compare B.csv] [--bootstrap N] [--seed S] --out FILE.{json,csv}
+  usage: `gabn audit --checkpoint C [--checkpoint C2] --data RFW_DIR [--no-flip] [--bootstrap N] [--seed S] --out FILE.{json,csv,html,pdf}
+gabn audit --scores FILE.csv [--score-kind similarity|distance] [--compare B.csv] [--bootstrap N] [--seed S] --out FILE.{json,csv,html,pdf}
 
 Runs insightface's 10-fold verification protocol per group, the paper's Avg/STD/SER, and beyond the
 paper: FMR/FNMR at one global threshold per pooled target FMR (1e-3, 1e-2), FDR, GARBE, max/min

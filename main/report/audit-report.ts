@@ -60,6 +60,27 @@ function comparisonReport(input: AuditReportInput['comparison']): ComparisonRepo
   };
 }
 
+/**
+ * Genuine and impostor counts in `bins` equal bins from 0 to a round number just above the largest
+ * distance (at most 4, the range of squared distances of unit vectors), so that networks whose
+ * distances all lie near 0 still get readable distributions.
+ */
+export function scoreHistogram(distances: Float64Array, same: Uint8Array, bins: number) {
+  let largest = 0;
+  for (const d of distances) if (Number.isFinite(d)) largest = Math.max(largest, d);
+  const unit = 10 ** Math.floor(Math.log10(Math.max(largest, 1e-6)));
+  const top = Math.min(4, Math.ceil((largest * 1.0001) / unit) * unit || 4);
+  const width = top / bins;
+  const genuine = new Array<number>(bins).fill(0);
+  const impostor = new Array<number>(bins).fill(0);
+  distances.forEach((d, i) => {
+    const bin = Math.min(bins - 1, Math.max(0, Math.floor(d / width)));
+    if (same[i]) genuine[bin]!++;
+    else impostor[bin]!++;
+  });
+  return { binEdges: Array.from({ length: bins + 1 }, (_, k) => k * width), genuine, impostor };
+}
+
 export function buildAuditReport(input: AuditReportInput): AuditReport {
   const { audit, bootstrap } = input;
   const figures: AuditFigures = computeFigures(audit);
@@ -134,6 +155,7 @@ export function buildAuditReport(input: AuditReportInput): AuditReport {
         achievedFar: t.achievedFar,
       })),
       roc: rocCurve(g.distances, g.same, input.rocPoints ?? 200),
+      scoreHistogram: scoreHistogram(g.distances, g.same, 40),
       foldAveragedRoc: { thresholds, tpr: Array.from(protocolRun.tpr), fpr: Array.from(protocolRun.fpr) },
     };
   });

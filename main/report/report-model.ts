@@ -108,6 +108,16 @@ export interface GroupReport {
   readonly tarAtFar: readonly GroupTarAtFar[];
   /** ROC/DET points (about 200), thresholds ascending. */
   readonly roc: CurvePoints;
+  /**
+   * Genuine and impostor pairs counted in equal bins of distance from 0 to a round number above the
+   * largest distance (at most 4, the range of squared distances of unit vectors): the score
+   * distributions of the HTML report. Added in schema version 1 without changing any other field.
+   */
+  readonly scoreHistogram: {
+    readonly binEdges: readonly number[];
+    readonly genuine: readonly number[];
+    readonly impostor: readonly number[];
+  };
   /** insightface's TPR/FPR per protocol threshold, averaged over the held-out folds. */
   readonly foldAveragedRoc: {
     readonly thresholds: readonly number[];

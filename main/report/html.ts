@@ -1,0 +1,211 @@
+/**
+ * The fairness report as one self-contained HTML file: inline styles, charts as inline SVG, no
+ * script, no network. Every string that came from input (group names, file paths) is escaped.
+ * Several reports (checkpoints audited on the same pairs) are shown side by side like the paper's
+ * Table 4; the first one's charts and details follow.
+ */
+import { writeFileAtomic } from './atomic-write.ts';
+import { escapeHtml as e } from './html-escape.ts';
+import type { AuditReport, Estimate } from './report-model.ts';
+import { barChart, histogramChart, lineChart } from './svg-charts.ts';
+
+export interface HtmlOptions {
+  readonly title?: string;
+  /** Names of the reports in the side-by-side table (default: their first input's file name). */
+  readonly labels?: readonly string[];
+  /** Average attention maps per group, as PNG data, when a model was audited. */
+  readonly attention?: readonly { group: string; averageFacePng?: Uint8Array; averageGamPng: Uint8Array }[];
+  /** Leave every face image out (biometric data). */
+  readonly noFaces?: boolean;
+}
+
+const num = (v: number | null, digits = 2) => (v === null ? '∞' : v.toFixed(digits));
+
+function est(x: Estimate, digits = 2, scale = 1): string {
+  const v = x.value === null ? null : x.value * scale;
+  const i = x.interval;
+  const interval =
+    i === null
+      ? ''
+      : ` <span class="ci">[${num(i.lower === null ? null : i.lower * scale, digits)}, ${num(i.upper === null ? null : i.upper * scale, digits)}]</span>`;
+  return `${num(v, digits)}${interval}`;
+}
+
+const pct = (x: Estimate) => est(x, 3, 100);
+
+function labelOf(report: AuditReport, k: number, options: HtmlOptions): string {
+  const given = options.labels?.[k];
+  if (given) return given;
+  const input = report.provenance.inputs[0];
+  return input ? (input.path.split(/[\\/]/).pop() ?? input.path) : `audit ${k + 1}`;
+}
+
+function sideBySide(reports: readonly AuditReport[], options: HtmlOptions): string {
+  const groups = reports[0]!.groups.map((g) => g.name);
+  const head = `<tr><th scope="col">audited</th>${groups.map((g) => `<th scope="col">${e(g)}</th>`).join('')}<th scope="col">Avg</th><th scope="col">STD</th><th scope="col">SER</th></tr>`;
+  const rows = reports.map((r, k) => {
+    const cells = groups.map((g) => {
+      const group = r.groups.find((x) => x.name === g);
+      return `<td>${group ? est(group.accuracy) : '—'}</td>`;
+    });
+    return `<tr><th scope="row">${e(labelOf(r, k, options))}</th>${cells.join('')}<td>${est(r.overall.average)}</td><td>${est(r.overall.std)}</td><td>${est(r.overall.ser)}</td></tr>`;
+  });
+  return `<table><caption>Verification accuracy (%) per group, as the paper's tables report it, with 95% intervals</caption>${head}${rows.join('')}</table>`;
+}
+
+function summary(r: AuditReport): string {
+  const o = r.overall;
+  const rows = o.operatingPoints
+    .map(
+      (op) =>
+        `<tr><th scope="row">${op.targetFmr}</th><td>${est(op.threshold, 3)}</td><td>${est(op.fdr, 3)}</td><td>${est(op.garbe, 3)}</td><td>${est(op.fmrRatio)}</td><td>${est(op.fnmrRatio)}</td></tr>`,
+    )
+    .join('');
+  return `<table class="summary"><caption>Fairness</caption>
+<tr><th scope="row">Average accuracy (%)</th><td>${est(o.average)}</td></tr>
+<tr><th scope="row">STD of group accuracies (points)</th><td>${est(o.std)}</td></tr>
+<tr><th scope="row">SER (max error / min error)</th><td>${est(o.ser)}</td></tr></table>
+<table><caption>At one global threshold set on the pooled impostors of all groups</caption>
+<tr><th scope="col">target FMR</th><th scope="col">threshold</th><th scope="col">FDR (α 0.5)</th><th scope="col">GARBE</th><th scope="col">max/min FMR</th><th scope="col">max/min FNMR</th></tr>${rows}</table>`;
+}
+
+function groupTable(r: AuditReport): string {
+  const fmrs = r.overall.operatingPoints.map((op) => op.targetFmr);
+  const fars = r.groups[0]?.tarAtFar.map((t) => t.far) ?? [];
+  const head = `<tr><th scope="col">group</th><th scope="col">pairs</th><th scope="col">accuracy (%)</th>${fmrs.map((f) => `<th scope="col">FMR @ ${f} (%)</th><th scope="col">FNMR @ ${f} (%)</th>`).join('')}${fars.map((f) => `<th scope="col">TAR @ FAR ${f} (%)</th>`).join('')}</tr>`;
+  const rows = r.groups.map(
+    (g) =>
+      `<tr><th scope="row">${e(g.name)}</th><td>${g.pairs} (${g.positives}+ / ${g.negatives}−)</td><td>${est(g.accuracy)}</td>${g.operatingPoints.map((op) => `<td>${pct(op.fmr)}</td><td>${pct(op.fnmr)}</td>`).join('')}${g.tarAtFar.map((t) => `<td>${pct(t.tar)}</td>`).join('')}</tr>`,
+  );
+  return `<table>${head}${rows.join('')}</table>`;
+}
+
+function charts(r: AuditReport): string {
+  const accuracy = barChart(
+    'Verification accuracy per group with 95% intervals',
+    r.groups.map((g) => ({
+      label: g.name,
+      value: g.accuracy.value,
+      low: g.accuracy.interval?.lower ?? null,
+      high: g.accuracy.interval?.upper ?? null,
+    })),
+    'accuracy (%)',
+  );
+  const floor = 1e-4;
+  const roc = lineChart(
+    'ROC per group',
+    r.groups.map((g) => ({
+      name: g.name,
+      points: g.roc.fmr.map((f, i) => [Math.max(f, floor), g.roc.tar[i]!] as const),
+    })),
+    {
+      xLabel: 'false match rate',
+      yLabel: 'true accept rate',
+      xDomain: [floor, 1],
+      yDomain: [0, 1],
+      xLog: true,
+    },
+  );
+  const det = lineChart(
+    'DET per group',
+    r.groups.map((g) => ({
+      name: g.name,
+      points: g.roc.fmr.map((f, i) => [Math.max(f, floor), Math.max(g.roc.fnmr[i]!, floor)] as const),
+    })),
+    {
+      xLabel: 'false match rate',
+      yLabel: 'false non-match rate',
+      xDomain: [floor, 1],
+      yDomain: [floor, 1],
+      xLog: true,
+      yLog: true,
+    },
+  );
+  const histograms = r.groups
+    .map(
+      (g) =>
+        `<figure>${histogramChart(`Score distributions, ${g.name}`, g.scoreHistogram.binEdges, g.scoreHistogram.genuine, g.scoreHistogram.impostor)}<figcaption>${e(g.name)}: genuine and impostor distances</figcaption></figure>`,
+    )
+    .join('');
+  return `<div class="charts"><figure>${accuracy}<figcaption>Accuracy per group; whiskers: 95% bootstrap intervals</figcaption></figure>
+<figure>${roc}<figcaption>ROC: true accept rate against false match rate (log scale)</figcaption></figure>
+<figure>${det}<figcaption>DET: false non-match rate against false match rate (log-log)</figcaption></figure></div>
+<h2>Score distributions</h2><div class="charts">${histograms}</div>`;
+}
+
+function attentionSection(options: HtmlOptions): string {
+  if (!options.attention || options.attention.length === 0) return '';
+  const dataUri = (png: Uint8Array) => `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
+  const cells = options.attention
+    .map((a) => {
+      const face =
+        !options.noFaces && a.averageFacePng
+          ? `<img alt="average face of ${e(a.group)}" src="${dataUri(a.averageFacePng)}">`
+          : '';
+      return `<figure>${face}<img alt="average attention map of ${e(a.group)}" src="${dataUri(a.averageGamPng)}"><figcaption>${e(a.group)}</figcaption></figure>`;
+    })
+    .join('');
+  return `<h2>Average gradient attention per group</h2><div class="charts">${cells}</div>`;
+}
+
+function comparison(r: AuditReport, options: HtmlOptions): string {
+  const c = r.comparison;
+  if (c === null) return '';
+  const row = (name: string, d: typeof c.std) =>
+    `<tr><th scope="row">${name}</th><td>${num(d.observed, 3)} <span class="ci">[${num(d.interval.lower, 3)}, ${num(d.interval.upper, 3)}]</span></td><td>${d.pValue.toFixed(4)}</td><td>${d.fairer ? 'yes' : 'no evidence'}</td></tr>`;
+  const b = options.labels?.[1] ?? c.candidate.path.split(/[\\/]/).pop() ?? c.candidate.path;
+  return `<table><caption>Is ${e(b)} fairer than ${e(labelOf(r, 0, options))}? Paired bootstrap on the same pairs (${c.resamples} resamples)</caption>
+<tr><th scope="col">difference B − A</th><th scope="col">observed [95% interval]</th><th scope="col">one-sided p</th><th scope="col">B fairer (p &lt; 0.05)</th></tr>${row('STD', c.std)}${row('SER', c.ser)}</table>`;
+}
+
+function provenance(r: AuditReport): string {
+  const p = r.provenance;
+  const inputs = p.inputs
+    .map(
+      (i) =>
+        `<tr><th scope="row">${e(i.role)}</th><td><code>${e(i.path)}</code></td><td><code>${e(i.sha256)}</code></td></tr>`,
+    )
+    .join('');
+  const v = r.protocol.verification;
+  const boot = r.protocol.bootstrap;
+  return `<h2>Protocol and provenance</h2>
+<p>Verification: ${e(v.distance)}, ${v.thresholds.count} thresholds from ${v.thresholds.start} step ${v.thresholds.step}, “${e(v.decision)}”, folds ${e(v.folds)}, ${e(v.foldSelection)}. STD: ${e(r.protocol.fairness.std)} standard deviation; SER: ${e(r.protocol.fairness.ser)}.
+${boot ? `Intervals: ${boot.resamples} bootstrap resamples (seed ${boot.seed}), ${e(boot.scheme)}, ${e(boot.interval)}.` : 'No bootstrap intervals.'}</p>
+<table><caption>Inputs</caption><tr><th scope="col">role</th><th scope="col">path</th><th scope="col">sha256</th></tr>${inputs}</table>
+<p>${e(p.software.name)} ${e(p.software.version)}, ${e(p.createdAt)}. Command: <code>${e(p.commandLine.join(' '))}</code></p>`;
+}
+
+const STYLE = `body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d1d1f;max-width:1120px;margin:24px auto;padding:0 20px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.sub{color:#555;margin:0 0 18px}table{border-collapse:collapse;margin:10px 0 18px;font-variant-numeric:tabular-nums}
+caption{text-align:left;font-weight:600;padding:4px 0}th,td{border:1px solid #d6d6d6;padding:4px 8px;text-align:right}
+th[scope=row]{text-align:left;white-space:nowrap}th{background:#f4f5f7}.ci{color:#666;font-size:12px}
+.charts{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figcaption{font-size:12px;color:#555}
+img{image-rendering:pixelated;width:224px;height:224px;margin-right:4px}code{font-size:12px;word-break:break-all}
+.note{background:#f4f5f7;border-left:3px solid #0072B2;padding:6px 10px}
+@media print{body{margin:0}.charts{break-inside:avoid}}`;
+
+export function renderHtmlReport(reports: readonly AuditReport[], options: HtmlOptions = {}): string {
+  if (reports.length === 0) throw new Error('renderHtmlReport needs at least one report');
+  const first = reports[0]!;
+  const title = options.title ?? 'Fairness audit';
+  const groups = first.groups.map((g) => g.name).join(', ');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<title>${e(title)}</title><style>${STYLE}</style></head>
+<body><h1>${e(title)}</h1><p class="sub">${first.groups.length} groups (${e(groups)}), ${first.groups.reduce((n, g) => n + g.pairs, 0)} pairs. Report schema ${first.schemaVersion}.</p>
+${options.noFaces ? '<p class="note">Face images are left out of this report.</p>' : ''}
+<h2>Summary</h2>${reports.length > 1 ? sideBySide(reports, options) : ''}${summary(first)}${comparison(first, options)}
+<h2>Per group</h2>${groupTable(first)}${charts(first)}${attentionSection(options)}${provenance(first)}
+</body></html>
+`;
+}
+
+export async function writeHtmlReport(
+  file: string,
+  reports: readonly AuditReport[],
+  options: HtmlOptions = {},
+): Promise<void> {
+  await writeFileAtomic(file, renderHtmlReport(reports, options));
+}

@@ -1,0 +1,45 @@
+/**
+ * PDF reports: the HTML report printed by a headless Chromium (Debian's chromium, Chrome, or
+ * GABN_CHROMIUM), never a downloaded browser. Written atomically.
+ */
+import { chromium } from 'playwright-core';
+import { findChromium } from '../engine/host-tools.ts';
+import { GabnError } from '../errors.ts';
+import { writeFileAtomic } from './atomic-write.ts';
+
+/** Flags for a headless Chromium on a machine without network access. */
+export const HEADLESS_CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export async function printPdf(html: string): Promise<Buffer> {
+  const found = findChromium();
+  if (!found.available) {
+    throw new GabnError('usage', `a PDF report needs Chromium: ${found.reason}`, {
+      expected: 'a Chromium or Chrome installation',
+    });
+  }
+  const browser = await chromium.launch({ executablePath: found.path, args: HEADLESS_CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    await page.setContent(html, { waitUntil: 'load' });
+    return await page.pdf({
+      format: 'A4',
+      printBackground: true,
+      margin: { top: '12mm', bottom: '12mm', left: '10mm', right: '10mm' },
+    });
+  } finally {
+    await browser.close();
+  }
+}
+
+export async function writePdfReport(file: string, html: string): Promise<void> {
+  await writeFileAtomic(file, await printPdf(html));
+}
