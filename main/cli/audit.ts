@@ -21,6 +21,9 @@ import {
 } from '../eval/bootstrap.ts';
 import { checkpointDistances, checkpointHash } from '../eval/embeddings.ts';
 import { readScoresCsv, SCORE_KINDS, type ScoreKind } from '../eval/scores-csv.ts';
+import { attentionOverlayPng, encodePng, type RgbImage } from '../gabn/attention-figures.ts';
+import { extractAttention } from '../gabn/attention-job.ts';
+import { defaultEraseFor } from '../gabn/masks.ts';
 import { loadEmbedder } from '../models/embedder.ts';
 import { buildAuditReport } from '../report/audit-report.ts';
 import { writeCsvReport } from '../report/csv.ts';
@@ -61,6 +64,11 @@ const options = {
   },
   out: { type: 'strings', description: 'report file: .json, .csv, .html or .pdf (repeatable)' },
   'no-faces': { type: 'boolean', description: 'leave every face image out of the report' },
+  'attention-images': {
+    type: 'number',
+    description:
+      'HTML/PDF of a checkpoint: images per group for the average attention maps (default 32; 0: none)',
+  },
 } as const;
 
 /** Every report format; HTML and PDF also show the other audited checkpoint side by side. */
@@ -144,6 +152,58 @@ async function loadCheckpointSource(
       ],
       explicitFolds: true,
     };
+  } finally {
+    embedder.dispose();
+  }
+}
+
+/**
+ * The average face and average gradient attention map of each group under the first checkpoint, for
+ * the HTML/PDF report (the paper's Fig. 5), from the first images of each group.
+ */
+async function averageAttention(
+  opts: ParsedOptions,
+  noFaces: boolean,
+  context: CliContext,
+): Promise<HtmlOptions['attention']> {
+  const checkpoint = (opts.checkpoint as string[] | undefined)?.[0];
+  const perGroup = (opts['attention-images'] as number | undefined) ?? 32;
+  if (checkpoint === undefined || typeof opts.data !== 'string' || perGroup === 0) return [];
+  if (!(Number.isInteger(perGroup) && perGroup > 0))
+    throw new GabnError('usage', `--attention-images ${perGroup} is not a whole number`);
+  const embedder = await loadEmbedder(checkpoint);
+  try {
+    const dataset = loadDataset(opts.data);
+    const progress = progressLine(context.stderr, 'attention maps');
+    const result = await extractAttention(embedder, dataset, {
+      limit: perGroup,
+      erase: defaultEraseFor(embedder.inputSize),
+      seed: 1,
+      signal: context.signal,
+      onProgress: progress.update,
+    });
+    progress.done();
+    const scale = Math.max(1, Math.round(224 / embedder.inputSize));
+    const out: { group: string; averageFacePng?: Uint8Array; averageGamPng: Uint8Array }[] = [];
+    for (const g of result.groups) {
+      const max = Math.max(...g.averageMap, 1e-30);
+      const map = g.averageMap.map((v) => v / max);
+      const grey: RgbImage = {
+        ...g.averageFace,
+        pixels: new Uint8Array(g.averageFace.pixels.length).fill(128),
+      };
+      const averageGamPng = await attentionOverlayPng(noFaces ? grey : g.averageFace, map, {
+        colormap: 'inferno',
+        opacity: 1,
+        scale,
+      });
+      out.push(
+        noFaces
+          ? { group: g.group, averageGamPng }
+          : { group: g.group, averageFacePng: await encodePng(g.averageFace, scale), averageGamPng },
+      );
+    }
+    return out;
   } finally {
     embedder.dispose();
   }
@@ -268,9 +328,11 @@ async function run(args: readonly string[], context: CliContext): Promise<number
     );
   }
   if (context.signal.aborted) throw new GabnError('cancelled', 'audit cancelled; no report written');
+  const noFaces = opts['no-faces'] === true;
   const htmlOptions: HtmlOptions = {
-    noFaces: opts['no-faces'] === true,
+    noFaces,
     labels: [source, ...(candidate ? [candidate] : [])].map((s) => path.basename(s.inputs[0]!.path)),
+    ...(visual ? { attention: await averageAttention(opts, noFaces, context) } : {}),
   };
   for (const file of files) await WRITERS[path.extname(file).toLowerCase()]!(file, reports, htmlOptions);
   const summary = report.groups

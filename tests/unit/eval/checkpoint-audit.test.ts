@@ -94,6 +94,30 @@ describe('gabn audit --checkpoint', () => {
     expect(report.provenance.inputs[0].sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(readdirSync(path.join(root, 'cli-cache', 'embeddings'))).toHaveLength(1);
   });
+  it("puts each group's average face and attention map in the HTML report, and only the maps with --no-faces", () => {
+    const html = path.join(root, 'report.html');
+    const bare = path.join(root, 'bare.html');
+    const args = [
+      'bin/gabn.js',
+      'audit',
+      '--checkpoint',
+      checkpoint,
+      '--data',
+      'tests/fixtures/rfw-mini',
+      '--bootstrap',
+      '0',
+      '--attention-images',
+      '2',
+    ];
+    expect(spawnSync(process.execPath, [...args, '--out', html], { encoding: 'utf8' }).status).toBe(0);
+    expect(
+      spawnSync(process.execPath, [...args, '--no-faces', '--out', bare], { encoding: 'utf8' }).status,
+    ).toBe(0);
+    expect(readFileSync(html, 'utf8').match(/data:image\/png/g)).toHaveLength(4);
+    const withoutFaces = readFileSync(bare, 'utf8');
+    expect(withoutFaces.match(/data:image\/png/g)).toHaveLength(2);
+    expect(withoutFaces).not.toMatch(/average face of/);
+  });
   it('says what is missing', () => {
     const run = spawnSync(
       process.execPath,
