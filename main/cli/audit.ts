@@ -81,6 +81,8 @@ const WRITERS: Record<string, (file: string, reports: AuditReport[], options: Ht
   };
 
 interface Source {
+  /** The compute backend, when a checkpoint produced the distances. */
+  readonly backend?: string;
   readonly groups: GroupPairs[];
   readonly inputs: InputFile[];
   readonly explicitFolds: boolean;
@@ -123,6 +125,7 @@ async function loadCheckpointSource(
   opts: ParsedOptions,
   context: CliContext,
 ): Promise<Source> {
+  const { backend } = await loadEngine();
   const embedder = await loadEmbedder(checkpoint);
   try {
     const progress = progressLine(context.stderr, `embedding with ${path.basename(checkpoint)}`);
@@ -145,6 +148,7 @@ async function loadCheckpointSource(
       });
     }
     return {
+      backend,
       groups: result.groups,
       inputs: [
         { role: 'checkpoint', path: path.resolve(checkpoint), sha256: checkpointHash(checkpoint) },
@@ -302,6 +306,7 @@ async function run(args: readonly string[], context: CliContext): Promise<number
       createdAt: new Date().toISOString(),
       commandLine: ['gabn', 'audit', ...args],
       inputs: source.inputs,
+      ...(source.backend ? { backend: source.backend } : {}),
     },
   });
   const reports = [report];

@@ -172,7 +172,7 @@ function provenance(r: AuditReport): string {
 <p>Verification: ${e(v.distance)}, ${v.thresholds.count} thresholds from ${v.thresholds.start} step ${v.thresholds.step}, “${e(v.decision)}”, folds ${e(v.folds)}, ${e(v.foldSelection)}. STD: ${e(r.protocol.fairness.std)} standard deviation; SER: ${e(r.protocol.fairness.ser)}.
 ${boot ? `Intervals: ${boot.resamples} bootstrap resamples (seed ${boot.seed}), ${e(boot.scheme)}, ${e(boot.interval)}.` : 'No bootstrap intervals.'}</p>
 <table><caption>Inputs</caption><tr><th scope="col">role</th><th scope="col">path</th><th scope="col">sha256</th></tr>${inputs}</table>
-<p>${e(p.software.name)} ${e(p.software.version)}, ${e(p.createdAt)}. Command: <code>${e(p.commandLine.join(' '))}</code></p>`;
+<p>${e(p.software.name)} ${e(p.software.version)}${p.backend ? `, ${e(p.backend)} backend` : ''}, ${e(p.createdAt)}. Command: <code>${e(p.commandLine.join(' '))}</code></p>`;
 }
 
 const STYLE = `body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d1d1f;max-width:1120px;margin:24px auto;padding:0 20px}

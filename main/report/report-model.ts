@@ -33,6 +33,8 @@ export interface Provenance {
   /** The command as typed, e.g. ["gabn", "audit", "--scores", "s.csv", ...]. */
   readonly commandLine: readonly string[];
   readonly inputs: readonly InputFile[];
+  /** The compute backend that embedded the faces (checkpoint audits only; added within version 1). */
+  readonly backend?: string;
 }
 
 export interface ProtocolDescription {

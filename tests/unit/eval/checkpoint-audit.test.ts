@@ -92,6 +92,7 @@ describe('gabn audit --checkpoint', () => {
     expect(report.groups.map((g: { name: string }) => g.name)).toEqual(['Alpha', 'Beta']);
     expect(report.provenance.inputs.map((i: { role: string }) => i.role)).toEqual(['checkpoint', 'dataset']);
     expect(report.provenance.inputs[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).toContain(report.provenance.backend);
     expect(readdirSync(path.join(root, 'cli-cache', 'embeddings'))).toHaveLength(1);
   });
   it("puts each group's average face and attention map in the HTML report, and only the maps with --no-faces", () => {
