@@ -82,6 +82,17 @@ export class ProblemLog {
     this.problems.push({ ...where, message, severity: 'error' });
   }
 
+  /** Records a line parser's GabnError at the line it concerns; anything else is a bug and is rethrown. */
+  parserError(error: unknown, file: string, line: number): void {
+    if (!(error instanceof GabnError)) throw error;
+    const kind = error.kind === 'dataset' || error.kind === 'missing-file' ? error.kind : 'malformed';
+    this.error(
+      stripLocation(error, file, line),
+      { file, line, ...(error.expected ? { expected: error.expected } : {}) },
+      kind,
+    );
+  }
+
   warning(message: string, where: { file: string; line?: number; expected?: string }): void {
     this.problems.push({ ...where, message, severity: 'warning' });
   }
@@ -111,4 +122,9 @@ export function identitiesInSeveralGroups(
 export function formatProblem(p: DatasetProblem): string {
   const where = p.line === undefined ? p.file : `${p.file}:${p.line}`;
   return `${where}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}${p.expected ? ` (expected ${p.expected})` : ''}`;
+}
+
+/** A GabnError's message without the "file:line: " prefix and "(expected …)" suffix it already carries. */
+export function stripLocation(error: GabnError, file: string, line: number): string {
+  return error.message.replace(`${file}:${line}: `, '').replace(/ \(expected .*\)$/, '');
 }

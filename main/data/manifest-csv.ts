@@ -13,7 +13,7 @@ import {
   type Landmarks,
   ProblemLog,
 } from './dataset.ts';
-import { type LoadOptions, stripLocation } from './rfw.ts';
+import type { LoadOptions } from './rfw.ts';
 
 const BASE_COLUMNS = ['path', 'identity', 'group'];
 const LANDMARK_COLUMNS = ['x1', 'y1', 'x2', 'y2', 'x3', 'y3', 'x4', 'y4', 'x5', 'y5'];
@@ -114,12 +114,7 @@ export function loadManifestCsv(file: string, options: LoadOptions = {}): Datase
         ...(landmarks ? { landmarks } : {}),
       });
     } catch (error) {
-      if (!(error instanceof GabnError)) throw error;
-      problems.error(stripLocation(error, file, line), {
-        file,
-        line,
-        ...(error.expected ? { expected: error.expected } : {}),
-      });
+      problems.parserError(error, file, line);
     }
   }
   return {

@@ -9,7 +9,7 @@ import { GabnError } from '../errors.ts';
 import { splitCsvLine } from './csv-line.ts';
 import { type Dataset, type FaceImage, type FacePair, ProblemLog } from './dataset.ts';
 import { csvPath, readCsvLines } from './manifest-csv.ts';
-import { type LoadOptions, stripLocation } from './rfw.ts';
+import type { LoadOptions } from './rfw.ts';
 
 const FORM = 'path1,path2,same,group or path1,path2,same,group,fold';
 
@@ -106,12 +106,7 @@ export function loadPairsCsv(file: string, options: LoadOptions = {}): Dataset {
         ...(fold === undefined ? {} : { fold }),
       });
     } catch (error) {
-      if (!(error instanceof GabnError)) throw error;
-      problems.error(stripLocation(error, file, line), {
-        file,
-        line,
-        ...(error.expected ? { expected: error.expected } : {}),
-      });
+      problems.parserError(error, file, line);
     }
   }
   const groups = [...new Set(rows.map((r) => r.group))].sort();

@@ -137,12 +137,7 @@ function readPairs(
     try {
       parsed = parsePairLine(text, shown, line);
     } catch (error) {
-      if (!(error instanceof GabnError)) throw error;
-      problems.error(stripLocation(error, shown, line), {
-        file: shown,
-        line,
-        ...(error.expected ? { expected: error.expected } : {}),
-      });
+      problems.parserError(error, shown, line);
       continue;
     }
     const position = line - 1;
@@ -207,12 +202,7 @@ function readLandmarks(
       }
       out.set(image, parsed.landmarks);
     } catch (error) {
-      if (!(error instanceof GabnError)) throw error;
-      problems.error(stripLocation(error, shown, line), {
-        file: shown,
-        line,
-        ...(error.expected ? { expected: error.expected } : {}),
-      });
+      problems.parserError(error, shown, line);
     }
   }
 }
@@ -237,12 +227,7 @@ function checkImagesFile(
         );
       }
     } catch (error) {
-      if (!(error instanceof GabnError)) throw error;
-      problems.error(stripLocation(error, shown, line), {
-        file: shown,
-        line,
-        ...(error.expected ? { expected: error.expected } : {}),
-      });
+      problems.parserError(error, shown, line);
     }
   }
 }
@@ -270,17 +255,7 @@ function checkPeopleFile(
         );
       }
     } catch (error) {
-      if (!(error instanceof GabnError)) throw error;
-      problems.error(stripLocation(error, shown, line), {
-        file: shown,
-        line,
-        ...(error.expected ? { expected: error.expected } : {}),
-      });
+      problems.parserError(error, shown, line);
     }
   }
-}
-
-/** A parser's message without the "file:line: " prefix and "(expected …)" suffix it already carries. */
-export function stripLocation(error: GabnError, file: string, line: number): string {
-  return error.message.replace(`${file}:${line}: `, '').replace(/ \(expected .*\)$/, '');
 }

@@ -7,7 +7,7 @@ import { loadDataset } from '../../../main/data/index.ts';
 import { loadEngine, tf } from '../../../main/engine/index.ts';
 import { checkpointDistances } from '../../../main/eval/embeddings.ts';
 import { loadEmbedder } from '../../../main/models/embedder.ts';
-import { createIResNet, createMarginHead, iresnetSpec, saveCheckpoint } from '../../../main/models/index.ts';
+import { writeTinyCheckpoint } from '../../helpers/tiny-checkpoint.ts';
 
 let root: string;
 let checkpoint: string;
@@ -15,14 +15,7 @@ let checkpoint: string;
 beforeAll(async () => {
   await loadEngine({ backend: 'wasm' });
   root = mkdtempSync(path.join(os.tmpdir(), 'gabn-audit-'));
-  checkpoint = path.join(root, 'tiny.gabn');
-  await saveCheckpoint(checkpoint, {
-    model: createIResNet(iresnetSpec({ depth: 18, width: 0.125, inputSize: 32, embeddingSize: 16 }), 1),
-    groups: ['Alpha', 'Beta'],
-    classCount: 6,
-    provenance: { data: {}, config: {}, metrics: {} },
-    head: createMarginHead(16, 6, 2),
-  });
+  checkpoint = await writeTinyCheckpoint(root);
 });
 
 afterAll(() => {
