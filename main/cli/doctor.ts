@@ -27,7 +27,11 @@ export const doctorCommand: CliCommand = {
         continue;
       }
       const probed = await probeRung(rung.name);
-      rungs.push({ ...probed, reason: `${probed.reason}; not in use: ${rung.reason}` });
+      rungs.push(
+        probed.status === 'available'
+          ? { ...probed, reason: `${probed.reason}; not in use: ${rung.reason}` }
+          : probed,
+      );
     }
     const wasm =
       engine.backend === 'wasm' || rungs.some((r) => r.name === 'wasm' && r.status !== 'unavailable');
