@@ -31,6 +31,19 @@ export function readCsvLines(file: string): { text: string; line: number }[] {
   return lines;
 }
 
+/** One record of a CSV whose header is `header`: its fields, or a malformed-line error. */
+export function csvRecord(text: string, file: string, line: number, header: readonly string[]): string[] {
+  const fields = splitCsvLine(text, file, line);
+  if (fields.length !== header.length) {
+    throw new GabnError('malformed', `${fields.length} fields`, {
+      file,
+      line,
+      expected: `${header.length} fields: ${header.join(',')}`,
+    });
+  }
+  return fields;
+}
+
 /** A path from a CSV, resolved against the CSV's folder; refused when it leaves that folder. */
 export function csvPath(value: string, base: string, file: string, line: number): string {
   if (value.trim() === '')
@@ -68,14 +81,7 @@ export function loadManifestCsv(file: string, options: LoadOptions = {}): Datase
   const images: FaceImage[] = [];
   for (const { text, line } of lines.slice(1)) {
     try {
-      const fields = splitCsvLine(text, file, line);
-      if (fields.length !== header.length) {
-        throw new GabnError('malformed', `${fields.length} fields`, {
-          file,
-          line,
-          expected: `${header.length} fields: ${header.join(',')}`,
-        });
-      }
+      const fields = csvRecord(text, file, line, header);
       const [p, identity, group] = fields as [string, string, string];
       if (identity.trim() === '' || group.trim() === '') {
         throw new GabnError('malformed', 'identity and group must not be empty', {

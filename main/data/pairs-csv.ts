@@ -8,7 +8,7 @@ import path from 'node:path';
 import { GabnError } from '../errors.ts';
 import { splitCsvLine } from './csv-line.ts';
 import { type Dataset, type FaceImage, type FacePair, ProblemLog } from './dataset.ts';
-import { csvPath, readCsvLines } from './manifest-csv.ts';
+import { csvPath, csvRecord, readCsvLines } from './manifest-csv.ts';
 import type { LoadOptions } from './rfw.ts';
 
 const FORM = 'path1,path2,same,group or path1,path2,same,group,fold';
@@ -65,14 +65,7 @@ export function loadPairsCsv(file: string, options: LoadOptions = {}): Dataset {
   };
   for (const { text, line } of lines.slice(1)) {
     try {
-      const fields = splitCsvLine(text, file, line);
-      if (fields.length !== header.length) {
-        throw new GabnError('malformed', `${fields.length} fields`, {
-          file,
-          line,
-          expected: `${header.length} fields: ${header.join(',')}`,
-        });
-      }
+      const fields = csvRecord(text, file, line, header);
       const [p1, p2, same, group] = fields as [string, string, string, string];
       if (group.trim() === '')
         throw new GabnError('malformed', 'the group is empty', { file, line, expected: FORM });
