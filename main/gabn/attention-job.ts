@@ -55,18 +55,31 @@ export interface AttentionJobResult {
   readonly failed: { file: string; message: string }[];
 }
 
-function partnerOf(dataset: Dataset, index: number): number | undefined {
+/**
+ * Each image's partner for the pair GAM: its first genuine pair partner, else another image of the
+ * same identity and group (indexed once, not searched per image).
+ */
+function partnerIndex(dataset: Dataset): (index: number) => number | undefined {
+  const partners = new Map<number, number>();
   for (const p of dataset.pairs) {
     if (!p.same) continue;
-    if (p.a === index) return p.b;
-    if (p.b === index) return p.a;
+    if (!partners.has(p.a)) partners.set(p.a, p.b);
+    if (!partners.has(p.b)) partners.set(p.b, p.a);
   }
-  const image = dataset.images[index]!;
-  if (image.identity === '') return undefined;
-  const other = dataset.images.findIndex(
-    (o, i) => i !== index && o.identity === image.identity && o.group === image.group,
-  );
-  return other === -1 ? undefined : other;
+  const byIdentity = new Map<string, number[]>();
+  dataset.images.forEach((image, i) => {
+    if (image.identity === '') return;
+    const key = `${image.group}\u0000${image.identity}`;
+    const list = byIdentity.get(key);
+    if (list === undefined) byIdentity.set(key, [i]);
+    else list.push(i);
+  });
+  return (index) => {
+    const direct = partners.get(index);
+    if (direct !== undefined) return direct;
+    const image = dataset.images[index]!;
+    return byIdentity.get(`${image.group}\u0000${image.identity}`)?.find((i) => i !== index);
+  };
 }
 
 export async function extractAttention(
@@ -94,6 +107,7 @@ export async function extractAttention(
     return { group, indices: options.limit === undefined ? indices : indices.slice(0, options.limit) };
   });
   const total = selected.reduce((n, s) => n + s.indices.length, 0);
+  const partnerOf = partnerIndex(dataset);
   const batch = options.batchSize ?? 8;
   const prng = createPrng(options.seed);
   const failed: { file: string; message: string }[] = [];
@@ -114,7 +128,7 @@ export async function extractAttention(
           const x = await loadAlignedImage(dataset.images[index]!, size);
           let partner = x;
           if (method !== 'gam') {
-            const p = partnerOf(dataset, index);
+            const p = partnerOf(index);
             partner =
               p === undefined ? flipHorizontal(x, size) : await loadAlignedImage(dataset.images[p]!, size);
           }

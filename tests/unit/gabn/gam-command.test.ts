@@ -62,6 +62,21 @@ describe('attention over a dataset', () => {
   });
 });
 
+describe('pair GAM over a dataset', () => {
+  it('pairs each image with its genuine partner and gives non-empty maps', async () => {
+    const embedder = await loadEmbedder(checkpoint);
+    const result = await extractAttention(embedder, loadDataset('tests/fixtures/rfw-mini'), {
+      method: 'pair-gam',
+      limit: 3,
+      erase: { count: 1, maxHeight: 3, maxWidth: 3 },
+      seed: 1,
+    });
+    expect(result.method).toBe('pair-gam');
+    expect(result.groups.every((g) => g.images === 3 && g.empty === 0)).toBe(true);
+    embedder.dispose();
+  });
+});
+
 describe('gabn gam', () => {
   it('writes overlays, average maps and statistics, and refuses to overwrite', () => {
     const out = path.join(root, 'maps');
