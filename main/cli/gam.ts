@@ -24,7 +24,10 @@ const options = {
     description: 'the output folder (refused when it exists and is not empty, unless --force)',
   },
   group: { type: 'strings', description: 'a group to process (repeatable; default all)' },
-  limit: { type: 'number', description: 'at most this many images per group' },
+  limit: {
+    type: 'number',
+    description: 'at most this many images per group, spread evenly over its identities',
+  },
   method: {
     type: 'string',
     description: `${ATTRIBUTION_METHODS.join(', ')} (default: gam with an identity head, else pair-gam)`,

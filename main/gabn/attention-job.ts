@@ -22,7 +22,7 @@ import { createPrng } from './prng.ts';
 export interface AttentionJobOptions {
   /** Groups to process (default all). */
   readonly groups?: readonly string[];
-  /** At most this many images per group (default all), in dataset order. */
+  /** At most this many images per group (default all), spread evenly over the group's images. */
   readonly limit?: number;
   readonly method?: AttributionMethod;
   /** s of the GAM's softmax (default 64). */
@@ -82,6 +82,12 @@ function partnerIndex(dataset: Dataset): (index: number) => number | undefined {
   };
 }
 
+/** `limit` items spread evenly over `items` (all of them when there are no more than `limit`). */
+export function evenlySpaced<T>(items: readonly T[], limit: number): T[] {
+  if (items.length <= limit) return [...items];
+  return Array.from({ length: limit }, (_, k) => items[Math.floor((k * items.length) / limit)]!);
+}
+
 export async function extractAttention(
   embedder: Embedder,
   dataset: Dataset,
@@ -104,7 +110,7 @@ export async function extractAttention(
   }
   const selected = groups.map((group) => {
     const indices = dataset.images.flatMap((image, i) => (image.group === group ? [i] : []));
-    return { group, indices: options.limit === undefined ? indices : indices.slice(0, options.limit) };
+    return { group, indices: options.limit === undefined ? indices : evenlySpaced(indices, options.limit) };
   });
   const total = selected.reduce((n, s) => n + s.indices.length, 0);
   const partnerOf = partnerIndex(dataset);

@@ -108,10 +108,11 @@ describe('gabn gam', () => {
       'average-Beta.png',
       'average-gam.png',
     ]);
+    // three of the nine Alpha images, spread over its three identities
     expect(readdirSync(path.join(out, 'Alpha'))).toEqual([
       'm.0a11_0001.png',
-      'm.0a11_0002.png',
-      'm.0a11_0003.png',
+      'm.0a22_0001.png',
+      'm.0shared_0001.png',
     ]);
     const json = JSON.parse(readFileSync(path.join(out, 'attention.json'), 'utf8'));
     expect(json.groups.map((g: { group: string; images: number }) => [g.group, g.images])).toEqual([
