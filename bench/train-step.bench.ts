@@ -1,0 +1,63 @@
+/**
+ * Seconds per training step of the baseline and of GABN on the same configuration and backend, their
+ * ratio (the paper reports GABN at about 2.2x the baseline's training time), and the PyTorch
+ * reference steps timed in the same run.
+ */
+import { loadEngine, tf } from '../main/engine/index.ts';
+import { createSgd } from '../main/gabn/optimizer.ts';
+import { resolveTrainingConfig } from '../main/gabn/presets.ts';
+import { createPrng } from '../main/gabn/prng.ts';
+import { type TrainBatch, type TrainState, trainStep } from '../main/gabn/train-step.ts';
+import { createDiscriminator, createIResNet, createMarginHead, iresnetSpec } from '../main/models/index.ts';
+import { formatSeconds, runTorchReference, timeIt } from './timing.ts';
+
+const SETTING = {
+  depth: 18,
+  width: 0.25,
+  inputSize: 56,
+  embeddingSize: 128,
+  classes: 64,
+  groups: 4,
+  discriminatorWidth: 0.125,
+  batch: 16,
+};
+
+const engine = await loadEngine();
+const batch: TrainBatch = {
+  images: tf.randomNormal([SETTING.batch, SETTING.inputSize, SETTING.inputSize, 3]) as tf.Tensor4D,
+  labels: Int32Array.from({ length: SETTING.batch }, (_, i) => i % SETTING.classes),
+  groups: Int32Array.from({ length: SETTING.batch }, (_, i) => i % SETTING.groups),
+};
+const seconds: Record<string, number> = {};
+for (const preset of ['baseline', 'gabn'] as const) {
+  const config = resolveTrainingConfig({ preset, config: 'tiny', overrides: ['confidence.threshold=0.3'] });
+  const sgd = { momentum: 0.9, weightDecay: 5e-4 };
+  const state: TrainState = {
+    face: createIResNet(iresnetSpec(SETTING), 1),
+    head: createMarginHead(SETTING.embeddingSize, SETTING.classes, 2),
+    ...(config.modules.gamCt
+      ? {
+          discriminator: createDiscriminator(SETTING.groups, { width: SETTING.discriminatorWidth }, 3),
+          discriminatorOptimizer: createSgd(sgd),
+        }
+      : {}),
+    faceOptimizer: createSgd(sgd),
+    maskPrng: createPrng(4),
+  };
+  seconds[preset] = await timeIt(() => void trainStep(state, batch, config, 1e-4, SETTING.groups), 3);
+}
+const torch = runTorchReference('bench/torch/train_step.py', [JSON.stringify(SETTING)]);
+console.log(
+  `training step, iResNet-18 width 0.25 at 56 px, batch ${SETTING.batch}, ${engine.backend} backend (median of 3)`,
+);
+console.log('step     | GABN Studio | PyTorch CPU | ratio to PyTorch');
+for (const name of ['baseline', 'gabn'] as const) {
+  const ref = torch.ok ? torch.results[name] : undefined;
+  console.log(
+    `${name.padEnd(8)} | ${formatSeconds(seconds[name]!).padEnd(11)} | ${(ref === undefined ? 'n/a' : formatSeconds(ref)).padEnd(11)} | ${ref === undefined ? 'n/a' : `${(seconds[name]! / ref).toFixed(1)}x`}`,
+  );
+}
+console.log(
+  `GABN / baseline: ${(seconds.gabn! / seconds.baseline!).toFixed(2)}x here${torch.ok ? `, ${(torch.results.gabn! / torch.results.baseline!).toFixed(2)}x in PyTorch` : ''} (the paper: about 2.2x)`,
+);
+if (!torch.ok) console.log(`PyTorch reference not measured: ${torch.reason}`);
