@@ -104,6 +104,7 @@ function charts(r: AuditReport): string {
       xDomain: [floor, 1],
       yDomain: [0, 1],
       xLog: true,
+      legendAt: 'bottom-right',
     },
   );
   const det = lineChart(
@@ -119,6 +120,7 @@ function charts(r: AuditReport): string {
       yDomain: [floor, 1],
       xLog: true,
       yLog: true,
+      legendAt: 'bottom-left',
     },
   );
   const histograms = r.groups

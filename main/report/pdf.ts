@@ -26,7 +26,20 @@ export async function printPdf(html: string): Promise<Buffer> {
       expected: 'a Chromium or Chrome installation',
     });
   }
-  const browser = await chromium.launch({ executablePath: found.path, args: HEADLESS_CHROMIUM_ARGS });
+  // A Chromium that exists but cannot start (missing libraries, wrong architecture) is the user's
+  // installation to fix, so it is reported as a GabnError naming the executable.
+  const browser = await chromium
+    .launch({ executablePath: found.path, args: HEADLESS_CHROMIUM_ARGS })
+    .catch((cause: unknown) => {
+      throw new GabnError(
+        'usage',
+        `Chromium at ${found.path} did not start: ${String(cause).split('\n')[0]}`,
+        {
+          file: found.path,
+          expected: "a working Chromium or Chrome (Debian's chromium package, or GABN_CHROMIUM)",
+        },
+      );
+    });
   try {
     const page = await browser.newPage();
     await page.setContent(html, { waitUntil: 'load' });

@@ -135,6 +135,8 @@ export function lineChart(
     yDomain: [number, number];
     xLog?: boolean;
     yLog?: boolean;
+    /** The corner the curves leave empty, so the legend hides none of them. */
+    legendAt?: 'top-left' | 'bottom-left' | 'bottom-right';
   },
 ): string {
   const a = axes(options.xDomain, options.yDomain, { x: options.xLabel, y: options.yLabel }, options);
@@ -151,10 +153,13 @@ export function lineChart(
       ? ''
       : `<polyline points="${points.join(' ')}" fill="none" stroke="${GROUP_COLOURS[i % GROUP_COLOURS.length]}" stroke-width="2"/>`;
   });
+  const corner = options.legendAt ?? 'top-left';
+  const legendX = corner === 'bottom-right' ? W - M.right - 130 : M.left + 10;
+  const legendY = corner === 'top-left' ? M.top + 14 : H - M.bottom - 10 - (series.length - 1) * 15;
   const legend = series
     .map(
       (s, i) =>
-        `<g transform="translate(${M.left + 10} ${M.top + 14 + i * 15})"><rect width="14" height="3" y="-4" fill="${GROUP_COLOURS[i % GROUP_COLOURS.length]}"/><text x="20" font-size="11">${escapeHtml(s.name)}</text></g>`,
+        `<g transform="translate(${legendX} ${legendY + i * 15})"><rect width="14" height="3" y="-4" fill="${GROUP_COLOURS[i % GROUP_COLOURS.length]}"/><text x="20" font-size="11">${escapeHtml(s.name)}</text></g>`,
     )
     .join('');
   return frame(title, a.svg + lines.join('') + legend);

@@ -9,7 +9,7 @@ import { DEFAULT_PROTOCOL, prepareAudit } from '../../../main/eval/audit-figures
 import { bootstrapFigures } from '../../../main/eval/bootstrap.ts';
 import { buildAuditReport } from '../../../main/report/audit-report.ts';
 import { renderHtmlReport } from '../../../main/report/html.ts';
-import { HEADLESS_CHROMIUM_ARGS } from '../../../main/report/pdf.ts';
+import { HEADLESS_CHROMIUM_ARGS, writePdfReport } from '../../../main/report/pdf.ts';
 import type { AuditReport } from '../../../main/report/report-model.ts';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'gabn-html-'));
@@ -78,7 +78,7 @@ describe('HTML report', () => {
     expect(html).toMatch(/<th scope="row">baseline\.gabn<\/th>.*<th scope="row">gabn\.gabn<\/th>/s);
     expect(html).toContain(`<td>${b.overall.std.value!.toFixed(2)} <span class="ci">`);
   });
-  it('--no-faces leaves every image out', async () => {
+  it('--no-faces leaves every face image out and keeps the attention maps', async () => {
     const r = await report(['group-a', 'group-b']);
     const png = new Uint8Array([137, 80, 78, 71]);
     const attention = [{ group: 'group-a', averageFacePng: png, averageGamPng: png }];
@@ -86,6 +86,22 @@ describe('HTML report', () => {
     const withoutFaces = renderHtmlReport([r], { attention, noFaces: true });
     expect(withoutFaces.match(/data:image/g)).toHaveLength(1);
     expect(withoutFaces).toContain('Face images are left out of this report.');
+  });
+
+  it('a PDF without Chromium fails with a GabnError that says how to get one, and writes nothing', async () => {
+    const saved = process.env.GABN_CHROMIUM;
+    process.env.GABN_CHROMIUM = path.join(root, 'no-such-chromium');
+    const file = path.join(root, 'none.pdf');
+    try {
+      await expect(writePdfReport(file, '<p>x</p>')).rejects.toMatchObject({
+        name: 'GabnError',
+        message: expect.stringContaining('GABN_CHROMIUM'),
+      });
+    } finally {
+      if (saved === undefined) delete process.env.GABN_CHROMIUM;
+      else process.env.GABN_CHROMIUM = saved;
+    }
+    expect(existsSync(file)).toBe(false);
   });
 });
 
