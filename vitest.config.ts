@@ -1,6 +1,9 @@
+import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Renderer component tests import .vue files (each picks happy-dom with a per-file comment).
+  plugins: [vue()],
   test: {
     include: ['tests/**/*.test.ts'],
     // Every test file runs in its own process: tfjs keeps its kernel and gradient registries on

@@ -5,12 +5,14 @@ import { dataCheckCommand } from './data-check.ts';
 import { doctorCommand } from './doctor.ts';
 import { gamCommand } from './gam.ts';
 import { importFaceApiCommand } from './import.ts';
+import { serveCommand } from './serve.ts';
 import { startCommand } from './start.ts';
 import { synthCommand } from './synth.ts';
 
 /** Every `gabn` sub-command, in the order `gabn --help` lists them. */
 export const commands: readonly CliCommand[] = [
   startCommand,
+  serveCommand,
   doctorCommand,
   dataCheckCommand,
   synthCommand,

@@ -1,0 +1,163 @@
+/**
+ * The Electron shell: app lifecycle, the window, native dialogs, and the bridge from the renderer to
+ * the service. Thin: everything else is in main/. This folder is the only place that imports
+ * 'electron'.
+ *
+ * Security (Electron's checklist): the renderer runs with contextIsolation, sandbox and no
+ * nodeIntegration; it is loaded from the app:// protocol (served from renderer/dist and the service's
+ * media, with a strict Content-Security-Policy), never from file:// or the web; navigation away and
+ * new windows are blocked; permission requests are denied; every IPC message's sender is checked
+ * (ipc.ts).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
+import ts from 'typescript';
+import { toApiError } from '../main/api/api-error.ts';
+import { OutsideError, resolveContained } from '../main/api/containment.ts';
+import { API_EVENTS } from '../main/api/contract.ts';
+import { contentSecurityPolicy } from '../main/api/csp.ts';
+import { createMediaServer } from '../main/api/media.ts';
+import { createService, type GabnService } from '../main/api/service.ts';
+import { defaultWorkspace } from '../main/api/workspace.ts';
+import { APP_ORIGIN, handleValidated, registerApi } from './ipc.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const DIST = path.resolve(HERE, '../renderer/dist');
+
+function workspaceArgument(): string {
+  const i = process.argv.indexOf('--workspace');
+  return path.resolve(i !== -1 && process.argv[i + 1] ? process.argv[i + 1]! : defaultWorkspace());
+}
+
+/** The sandboxed preload must be one CommonJS file: compile preload.ts (it imports only types). */
+function buildPreload(): string {
+  const source = readFileSync(path.join(HERE, 'preload.ts'), 'utf8');
+  const { outputText } = ts.transpileModule(source, {
+    compilerOptions: {
+      module: ts.ModuleKind.CommonJS,
+      target: ts.ScriptTarget.ES2022,
+      verbatimModuleSyntax: false,
+    },
+  });
+  const dir = path.join(app.getPath('userData'), 'preload');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'preload.cjs');
+  writeFileSync(file, outputText);
+  return file;
+}
+
+function respond(
+  body: Buffer | string,
+  type: string,
+  status = 200,
+  extra: Record<string, string> = {},
+): Response {
+  return new Response(typeof body === 'string' ? body : new Uint8Array(body), {
+    status,
+    headers: { 'Content-Type': type, 'X-Content-Type-Options': 'nosniff', ...extra },
+  });
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+/** app://gabn/… : the renderer's files and the media under media/… (same paths as the browser host). */
+function serveApp(service: GabnService): (request: Request) => Promise<Response> {
+  const media = createMediaServer(service);
+  return async (request) => {
+    const url = new URL(request.url);
+    if (`${url.protocol}//${url.host}` !== APP_ORIGIN) return respond('not found', 'text/plain', 404);
+    try {
+      const segments = url.pathname.split('/').slice(1).map(decodeURIComponent);
+      if (segments[0] === 'media') {
+        const bytes = await media.get(segments.slice(1), url.searchParams);
+        return respond(Buffer.from(bytes.base64, 'base64'), bytes.mime);
+      }
+      const relative = url.pathname === '/' ? 'index.html' : `.${decodeURIComponent(url.pathname)}`;
+      const file = resolveContained([DIST], relative, DIST);
+      const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
+      const csp: Record<string, string> = type.startsWith('text/html')
+        ? { 'Content-Security-Policy': contentSecurityPolicy() }
+        : {};
+      return respond(readFileSync(file), type, 200, csp);
+    } catch (error) {
+      const e = toApiError(error);
+      return respond(
+        JSON.stringify({ error: e }),
+        'application/json',
+        error instanceof OutsideError ? 403 : 404,
+      );
+    }
+  };
+}
+
+protocol.registerSchemesAsPrivileged([
+  { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
+
+async function start(): Promise<void> {
+  await app.whenReady();
+  const service = createService({ workspace: workspaceArgument(), host: 'electron' });
+  protocol.handle('app', serveApp(service));
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  registerApi(ipcMain, service);
+
+  const window = new BrowserWindow({
+    width: 1400,
+    height: 900,
+    title: 'GABN Studio',
+    show: false,
+    webPreferences: {
+      preload: buildPreload(),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
+  });
+  handleValidated(ipcMain, 'gabn:pick-folder', async (title) => {
+    const result = await dialog.showOpenDialog(window, {
+      title: String(title),
+      properties: ['openDirectory'],
+    });
+    return result.canceled ? undefined : result.filePaths[0];
+  });
+  const offs = API_EVENTS.map((event) =>
+    service.on(event, (payload) => {
+      if (!window.isDestroyed()) window.webContents.send('gabn:event', { event, payload });
+    }),
+  );
+  window.once('ready-to-show', () => window.show());
+  await window.loadURL(`${APP_ORIGIN}/index.html`);
+
+  app.on('window-all-closed', () => {
+    for (const off of offs) off();
+    void service.close().finally(() => app.quit());
+  });
+}
+
+// Every web contents, present and future: no navigation away from the app, no new windows.
+app.on('web-contents-created', (_event, contents) => {
+  contents.on('will-navigate', (event, url) => {
+    if (!url.startsWith(`${APP_ORIGIN}/`)) event.preventDefault();
+  });
+  contents.on('will-redirect', (event, url) => {
+    if (!url.startsWith(`${APP_ORIGIN}/`)) event.preventDefault();
+  });
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+});
+
+start().catch((error: unknown) => {
+  dialog.showErrorBox('GABN Studio could not start', error instanceof Error ? error.message : String(error));
+  app.exit(1);
+});

@@ -1,0 +1,338 @@
+/**
+ * The one typed API between the GUI and the engine. Both hosts implement it for the renderer: the
+ * Electron host (preload `window.gabn`, validated IPC) and the browser host (`gabn serve`, HTTP +
+ * WebSocket). The renderer imports only types from this file; everything here is plain data that
+ * survives JSON and structured clone alike (numbers, strings, arrays, objects; binary as base64).
+ */
+
+export type AttributionMethod = 'gam' | 'pair-gam' | 'grad-cam';
+export type MaskKind = 'sfre' | 'random';
+export type JobKind = 'synth' | 'group-averages';
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+
+/** A failure as the renderer sees it: GabnError's fields, without a stack. */
+export interface ApiError {
+  readonly kind: string;
+  readonly message: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly expected?: string;
+}
+
+export interface JobProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly message?: string;
+}
+
+export interface JobInfo {
+  readonly id: string;
+  readonly kind: JobKind;
+  readonly state: JobState;
+  readonly params: Record<string, unknown>;
+  /** ISO 8601 times. */
+  readonly createdAt: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly progress?: JobProgress;
+  /** Why a job failed or was interrupted, with the tail of its log. */
+  readonly error?: string;
+  /** The run directory (config.json, status.json, log.txt, result.json, outputs). */
+  readonly runDir: string;
+  /** What the job produced (see each kind's result type), once it succeeded. */
+  readonly result?: unknown;
+}
+
+export interface Status {
+  readonly version: string;
+  /** The TensorFlow.js backend in use and why it was chosen (as `gabn doctor` says). */
+  readonly backend: string;
+  readonly why: string;
+  readonly workspace: string;
+  readonly host: 'electron' | 'browser';
+  readonly jobs: JobInfo[];
+}
+
+export interface CheckpointSummary {
+  readonly id: string;
+  readonly path: string;
+  readonly name: string;
+  readonly family: string;
+  readonly architecture: string;
+  readonly inputSize: number;
+  readonly embeddingSize: number;
+  readonly parameterCount: number;
+  readonly groups: string[];
+  /** Identities of the head; 0 for a network without one (imported embedders). */
+  readonly classCount: number;
+  readonly hasHead: boolean;
+}
+
+export interface CheckpointDetail extends CheckpointSummary {
+  readonly formatVersion: number;
+  /** checkpoint.json's provenance (data, config, software version, creation time, metrics, source). */
+  readonly provenance: Record<string, unknown>;
+  /** The architecture as checkpoint.json records it. */
+  readonly architectureJson: Record<string, unknown>;
+  /** Weight files and their sizes in bytes. */
+  readonly files: { name: string; bytes: number }[];
+  /** Which attribution methods this network supports. */
+  readonly methods: AttributionMethod[];
+}
+
+export interface GroupSummary {
+  readonly name: string;
+  readonly images: number;
+  readonly identities: number;
+  readonly pairs: number;
+}
+
+export interface DatasetSummary {
+  readonly id: string;
+  readonly path: string;
+  readonly format: string;
+  readonly groups: GroupSummary[];
+  readonly images: number;
+  readonly pairs: number;
+  readonly problems: number;
+}
+
+export interface ImageEntry {
+  /** Index in the dataset: stable while the dataset is open. */
+  readonly id: number;
+  readonly relative: string;
+  readonly identity: string;
+  readonly group: string;
+}
+
+export interface ImageQuery {
+  readonly group?: string;
+  /** Substring of the identity, case-insensitive. */
+  readonly identity?: string;
+  readonly offset?: number;
+  readonly limit?: number;
+}
+
+export interface ImagePage {
+  /** Images matching the query, before offset and limit. */
+  readonly total: number;
+  readonly offset: number;
+  readonly images: ImageEntry[];
+}
+
+export interface ImageRequest {
+  readonly datasetId: string;
+  readonly imageId: number;
+  /** Aligned to the ArcFace template at this size (the model's input); absent: the file as stored. */
+  readonly aligned?: number;
+}
+
+export interface ImageBytes {
+  readonly mime: string;
+  readonly base64: string;
+  /** A strong validator of the bytes (for HTTP caching). */
+  readonly etag: string;
+}
+
+export interface AttributionRequest {
+  readonly checkpointId: string;
+  readonly datasetId: string;
+  readonly imageId: number;
+  readonly method: AttributionMethod;
+}
+
+export interface AttributionMap {
+  readonly method: AttributionMethod;
+  readonly width: number;
+  readonly height: number;
+  /** width·height float32 values in [0, 1] (each map divided by its maximum), little-endian, base64. */
+  readonly values: string;
+  readonly rawMax: number;
+  /** Share of the pixels holding half of the map's mass; null for an all-zero map (JSON has no NaN). */
+  readonly massFraction: number | null;
+  /** Normalised entropy of the map; null for an all-zero map. */
+  readonly entropy: number | null;
+  /** The image the pair methods compared with, when one was used. */
+  readonly partnerId?: number;
+}
+
+export interface MaskRequest {
+  readonly checkpointId: string;
+  readonly datasetId: string;
+  readonly imageId: number;
+  readonly kind: MaskKind;
+  /** N_mask, h_mask, w_mask of GAM-SFRE (random erase uses the same sizes). */
+  readonly n: number;
+  readonly h: number;
+  readonly w: number;
+  readonly seed: number;
+  /** The map SFRE follows (default: the GAM if the checkpoint has a head, else the pair GAM). */
+  readonly method?: AttributionMethod;
+}
+
+export interface MaskRect {
+  readonly top: number;
+  readonly left: number;
+  readonly height: number;
+  readonly width: number;
+}
+
+export interface MaskResult {
+  readonly kind: MaskKind;
+  readonly width: number;
+  readonly height: number;
+  readonly rects: MaskRect[];
+}
+
+export interface PairsRequest {
+  readonly datasetId: string;
+  readonly imageId: number;
+  /** With a checkpoint, each pair gets its distance and the protocol's verdict. */
+  readonly checkpointId?: string;
+}
+
+export interface PairEntry {
+  readonly partner: ImageEntry;
+  readonly same: boolean;
+  readonly fold: number;
+  /** Squared Euclidean distance of the flip-summed, L2-normalised embeddings (2 − 2·cosine). */
+  readonly distance?: number;
+  /** The threshold the 10-fold protocol applies to this pair's fold (chosen on the other folds). */
+  readonly threshold?: number;
+  /** distance < threshold. */
+  readonly predictedSame?: boolean;
+  readonly correct?: boolean;
+}
+
+export interface PairsResult {
+  readonly pairs: PairEntry[];
+  /** The group's 10-fold accuracy under the checkpoint, as a fraction. */
+  readonly groupAccuracy?: number;
+}
+
+export interface GroupAveragesRequest {
+  readonly datasetId: string;
+  readonly checkpointId: string;
+  /** Images per group (spread evenly over the group); default 32. */
+  readonly limit?: number;
+  readonly method?: AttributionMethod;
+  readonly seed?: number;
+}
+
+/** A mean and its 95% interval; null where there was nothing to average (JSON has no NaN). */
+export interface Interval {
+  readonly mean: number | null;
+  readonly low: number | null;
+  readonly high: number | null;
+}
+
+/** The result of a 'group-averages' job: per group, the average face and average map with statistics. */
+export interface GroupAveragesResult {
+  readonly method: AttributionMethod;
+  readonly inputSize: number;
+  readonly groups: {
+    readonly group: string;
+    readonly images: number;
+    readonly empty: number;
+    readonly massFraction: Interval;
+    readonly entropy: Interval;
+    /** PNG files inside the run directory, relative to it. */
+    readonly averageFace: string;
+    readonly averageMap: string;
+  }[];
+  readonly failed: { file: string; message: string }[];
+}
+
+export interface SynthJobParams {
+  readonly out: string;
+  readonly seed?: number;
+  readonly ids?: number;
+  readonly images?: number;
+  readonly trainIds?: number;
+  readonly size?: number;
+}
+
+export interface JobParams {
+  synth: SynthJobParams;
+  'group-averages': {
+    datasetPath: string;
+    checkpointPath: string;
+    limit: number;
+    method?: AttributionMethod;
+    seed: number;
+  };
+}
+
+export interface RunFileRequest {
+  readonly jobId: string;
+  /** Relative to the run directory. */
+  readonly file: string;
+}
+
+/** Every method the renderer can call; each takes at most one argument and returns a promise. */
+export interface GabnApi {
+  getStatus(): Promise<Status>;
+  listCheckpoints(): Promise<CheckpointSummary[]>;
+  openCheckpoint(path: string): Promise<CheckpointSummary>;
+  describeCheckpoint(id: string): Promise<CheckpointDetail>;
+  listDatasets(): Promise<DatasetSummary[]>;
+  openDataset(path: string): Promise<DatasetSummary>;
+  listGroups(datasetId: string): Promise<GroupSummary[]>;
+  listImages(request: { datasetId: string } & ImageQuery): Promise<ImagePage>;
+  readImage(request: ImageRequest): Promise<ImageBytes>;
+  computeAttribution(request: AttributionRequest): Promise<AttributionMap>;
+  computeMasks(request: MaskRequest): Promise<MaskResult>;
+  listPairs(request: PairsRequest): Promise<PairsResult>;
+  /** Starts a 'group-averages' job; its result is a GroupAveragesResult. */
+  groupAverages(request: GroupAveragesRequest): Promise<JobInfo>;
+  startJob(request: { kind: 'synth'; params: SynthJobParams }): Promise<JobInfo>;
+  cancelJob(id: string): Promise<JobInfo>;
+  listJobs(): Promise<JobInfo[]>;
+  readRunFile(request: RunFileRequest): Promise<ImageBytes>;
+}
+
+export type ApiMethod = keyof GabnApi;
+
+export const API_METHODS = [
+  'getStatus',
+  'listCheckpoints',
+  'openCheckpoint',
+  'describeCheckpoint',
+  'listDatasets',
+  'openDataset',
+  'listGroups',
+  'listImages',
+  'readImage',
+  'computeAttribution',
+  'computeMasks',
+  'listPairs',
+  'groupAverages',
+  'startJob',
+  'cancelJob',
+  'listJobs',
+  'readRunFile',
+] as const satisfies readonly ApiMethod[];
+
+export type ApiArgument<M extends ApiMethod> = Parameters<GabnApi[M]> extends [infer A] ? A : undefined;
+export type ApiResult<M extends ApiMethod> = Awaited<ReturnType<GabnApi[M]>>;
+
+/** Events pushed to every client. */
+export interface ApiEvents {
+  'job-progress': { id: string; progress: JobProgress };
+  'job-log': { id: string; line: string };
+  'job-finished': JobInfo;
+}
+
+export type ApiEventName = keyof ApiEvents;
+export const API_EVENTS = [
+  'job-progress',
+  'job-log',
+  'job-finished',
+] as const satisfies readonly ApiEventName[];
+
+/** What a host hands to the renderer: the API plus event subscription. */
+export interface GabnBridge {
+  call<M extends ApiMethod>(method: M, argument: ApiArgument<M>): Promise<ApiResult<M>>;
+  /** Returns a function that unsubscribes. */
+  on<E extends ApiEventName>(event: E, listener: (payload: ApiEvents[E]) => void): () => void;
+}

@@ -1,0 +1,78 @@
+/**
+ * The 'group-averages' job: over up to `limit` images per group, the average face, the average
+ * attention map and the attention statistics of each group (the paper's Fig. 1b and 5), written as
+ * PNGs into the run directory for the Browse view.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { GroupAveragesResult, Interval, JobParams } from '../../api/contract.ts';
+import { loadDataset } from '../../data/load-dataset.ts';
+import { loadEngine } from '../../engine/index.ts';
+import { encodePng } from '../../gabn/attention-figures.ts';
+import { extractAttention } from '../../gabn/attention-job.ts';
+import { colorizeMap } from '../../gabn/colormap.ts';
+import { defaultEraseFor } from '../../gabn/masks.ts';
+import { loadEmbedder } from '../../models/embedder.ts';
+import type { JobContext } from '../protocol.ts';
+
+/** NaN (no non-empty map in a group) travels as null: JSON has no NaN. */
+function interval(i: { mean: number; low: number; high: number }): Interval {
+  const f = (x: number) => (Number.isFinite(x) ? x : null);
+  return { mean: f(i.mean), low: f(i.low), high: f(i.high) };
+}
+
+export async function runGroupAveragesJob(
+  params: JobParams['group-averages'],
+  context: JobContext,
+): Promise<GroupAveragesResult> {
+  const engine = await loadEngine();
+  context.log(`backend ${engine.backend} (${engine.choice.why})`);
+  const dataset = loadDataset(params.datasetPath);
+  const embedder = await loadEmbedder(params.checkpointPath);
+  try {
+    context.log(
+      `${embedder.architecture}: up to ${params.limit} images per group of ${dataset.groups.join(', ')}`,
+    );
+    const result = await extractAttention(embedder, dataset, {
+      limit: params.limit,
+      ...(params.method === undefined ? {} : { method: params.method }),
+      erase: defaultEraseFor(embedder.inputSize),
+      seed: params.seed,
+      signal: context.signal,
+      onProgress: (done, total) => context.progress(done, total, 'attention maps'),
+    });
+    const groups: GroupAveragesResult['groups'] = [];
+    for (const g of result.groups) {
+      // The average of maps that were each scaled to a maximum of 1 is itself scaled for display.
+      let max = 0;
+      for (const v of g.averageMap) max = Math.max(max, v);
+      const shown = max > 0 ? g.averageMap.map((v) => v / max) : g.averageMap;
+      const face = `average-face-${g.group}.png`;
+      const map = `average-map-${g.group}.png`;
+      const scale = Math.max(1, Math.round(224 / result.inputSize));
+      writeFileSync(path.join(context.runDir, face), await encodePng(g.averageFace, scale));
+      writeFileSync(
+        path.join(context.runDir, map),
+        await encodePng(
+          { width: result.inputSize, height: result.inputSize, pixels: colorizeMap(shown, 'inferno') },
+          scale,
+        ),
+      );
+      groups.push({
+        group: g.group,
+        images: g.images,
+        empty: g.empty,
+        massFraction: interval(g.massFraction),
+        entropy: interval(g.entropy),
+        averageFace: face,
+        averageMap: map,
+      });
+      context.log(
+        `${g.group}: ${g.images} images, half the attention on ${Number.isFinite(g.massFraction.mean) ? `${(100 * g.massFraction.mean).toFixed(1)}%` : 'none'} of the pixels`,
+      );
+    }
+    return { method: result.method, inputSize: result.inputSize, groups, failed: result.failed };
+  } finally {
+    embedder.dispose();
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * What the views and stores use to reach the engine, whichever host the renderer runs in (Netron's
+ * host pattern): the contract's methods, its events, and URLs for media. Both hosts serve media under
+ * the same relative paths (`media/...`): the browser host over HTTP, Electron through its app protocol.
+ */
+import type {
+  ApiArgument,
+  ApiEventName,
+  ApiEvents,
+  ApiMethod,
+  ApiResult,
+} from '../../../main/api/contract.ts';
+
+export interface ApiClient {
+  readonly host: 'electron' | 'browser';
+  call<M extends ApiMethod>(method: M, argument: ApiArgument<M>): Promise<ApiResult<M>>;
+  on<E extends ApiEventName>(event: E, listener: (payload: ApiEvents[E]) => void): () => void;
+  /** Asks the user for a folder (Electron's native dialog); undefined where the host has none. */
+  readonly pickFolder?: (title: string) => Promise<string | undefined>;
+}
+
+/** A failed call, carrying the engine's error fields. */
+export class ApiCallError extends Error {
+  constructor(
+    readonly kind: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiCallError';
+  }
+}
+
+export function imageUrl(datasetId: string, imageId: number, aligned?: number): string {
+  const base = `media/image/${encodeURIComponent(datasetId)}/${imageId}`;
+  return aligned === undefined ? base : `${base}?aligned=${aligned}`;
+}
+
+export function runFileUrl(jobId: string, file: string): string {
+  return `media/run/${encodeURIComponent(jobId)}/${file.split('/').map(encodeURIComponent).join('/')}`;
+}
