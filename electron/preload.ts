@@ -22,14 +22,22 @@ const METHODS = [
   'listPairs',
   'groupAverages',
   'startJob',
+  'prepareDemoWorkspace',
   'cancelJob',
   'listJobs',
   'readRunFile',
 ] as const satisfies readonly ApiMethod[];
 // The list above is the contract's, no more and no less (a compile error otherwise).
 const everyMethod: Exclude<ApiMethod, (typeof METHODS)[number]> extends never ? true : never = true;
-const EVENTS: readonly ApiEventName[] = ['job-progress', 'job-log', 'job-finished'];
+const EVENTS = [
+  'job-progress',
+  'job-log',
+  'job-finished',
+  'workspace-changed',
+] as const satisfies readonly ApiEventName[];
+const everyEvent: Exclude<ApiEventName, (typeof EVENTS)[number]> extends never ? true : never = true;
 void everyMethod;
+void everyEvent;
 
 contextBridge.exposeInMainWorld('gabn', {
   call(method: string, argument: unknown): Promise<unknown> {
@@ -39,7 +47,8 @@ contextBridge.exposeInMainWorld('gabn', {
     return ipcRenderer.invoke(`gabn:${method}`, argument);
   },
   on<E extends ApiEventName>(event: E, listener: (payload: ApiEvents[E]) => void): () => void {
-    if (!EVENTS.includes(event)) throw new Error(`unknown event '${String(event).slice(0, 60)}'`);
+    if (!(EVENTS as readonly string[]).includes(event))
+      throw new Error(`unknown event '${String(event).slice(0, 60)}'`);
     const handler = (_: IpcRendererEvent, message: { event: string; payload: ApiEvents[E] }) => {
       if (message.event === event) listener(message.payload);
     };

@@ -7,7 +7,7 @@
 
 export type AttributionMethod = 'gam' | 'pair-gam' | 'grad-cam';
 export type MaskKind = 'sfre' | 'random';
-export type JobKind = 'synth' | 'group-averages';
+export type JobKind = 'synth' | 'group-averages' | 'demo-workspace';
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
 /** A failure as the renderer sees it: GabnError's fields, without a stack. */
@@ -51,6 +51,8 @@ export interface Status {
   readonly workspace: string;
   readonly host: 'electron' | 'browser';
   readonly jobs: JobInfo[];
+  /** What the workspace's demo still lacks (empty when it is ready); see prepareDemoWorkspace. */
+  readonly demoMissing: string[];
 }
 
 export interface CheckpointSummary {
@@ -252,8 +254,13 @@ export interface SynthJobParams {
   readonly size?: number;
 }
 
+export interface DemoWorkspaceJobParams {
+  readonly workspace: string;
+}
+
 export interface JobParams {
   synth: SynthJobParams;
+  'demo-workspace': DemoWorkspaceJobParams;
   'group-averages': {
     datasetPath: string;
     checkpointPath: string;
@@ -286,6 +293,11 @@ export interface GabnApi {
   /** Starts a 'group-averages' job; its result is a GroupAveragesResult. */
   groupAverages(request: GroupAveragesRequest): Promise<JobInfo>;
   startJob(request: { kind: 'synth'; params: SynthJobParams }): Promise<JobInfo>;
+  /**
+   * Makes what the workspace's demo lacks (synthetic faces, demo checkpoints) in a 'demo-workspace'
+   * job, or returns the one already running; 'workspace-changed' follows when it succeeds.
+   */
+  prepareDemoWorkspace(): Promise<JobInfo>;
   cancelJob(id: string): Promise<JobInfo>;
   listJobs(): Promise<JobInfo[]>;
   readRunFile(request: RunFileRequest): Promise<ImageBytes>;
@@ -308,6 +320,7 @@ export const API_METHODS = [
   'listPairs',
   'groupAverages',
   'startJob',
+  'prepareDemoWorkspace',
   'cancelJob',
   'listJobs',
   'readRunFile',
@@ -321,6 +334,8 @@ export interface ApiEvents {
   'job-progress': { id: string; progress: JobProgress };
   'job-log': { id: string; line: string };
   'job-finished': JobInfo;
+  /** New checkpoints or datasets were found in the workspace (e.g. the demo was prepared). */
+  'workspace-changed': { checkpoints: number; datasets: number };
 }
 
 export type ApiEventName = keyof ApiEvents;
@@ -328,6 +343,7 @@ export const API_EVENTS = [
   'job-progress',
   'job-log',
   'job-finished',
+  'workspace-changed',
 ] as const satisfies readonly ApiEventName[];
 
 /** What a host hands to the renderer: the API plus event subscription. */

@@ -44,9 +44,11 @@ import type {
   GroupSummary,
   ImageBytes,
   ImageEntry,
+  JobInfo,
   MaskResult,
   PairEntry,
 } from './contract.ts';
+import { missingDemoParts } from './demo-workspace.ts';
 import { LruCache } from './lru.ts';
 import { validateArgument } from './validation.ts';
 
@@ -57,6 +59,8 @@ export interface ServiceOptions {
   readonly cacheEntries?: number;
   /** Embedding cache folder for pair scores (default the audit's: $GABN_CACHE_DIR or ~/.cache/gabn-studio). */
   readonly embeddingCacheDir?: string | null;
+  /** Start preparing the demo when the workspace lacks it (the app's first start). */
+  readonly prepareDemo?: boolean;
 }
 
 export interface GabnService extends GabnApi {
@@ -251,20 +255,43 @@ export function createService(options: ServiceOptions): GabnService {
     return entry;
   }
 
-  for (const dir of discover(workspace).checkpoints) {
-    try {
-      registerCheckpoint(dir);
-    } catch {
-      // A broken checkpoint in the workspace is shown when the user opens it, not at start.
+  /** Registers what the workspace holds; returns how many checkpoints and datasets are new. */
+  function discoverWorkspace(): { checkpoints: number; datasets: number } {
+    const before = { checkpoints: checkpoints.size, datasets: datasets.size };
+    const found = discover(workspace);
+    for (const dir of found.checkpoints) {
+      try {
+        registerCheckpoint(dir);
+      } catch {
+        // A broken checkpoint in the workspace is shown when the user opens it, not at start.
+      }
     }
-  }
-  for (const dir of discover(workspace).datasets) {
-    try {
-      registerDataset(dir);
-    } catch {
-      // Same for datasets.
+    for (const dir of found.datasets) {
+      try {
+        registerDataset(dir);
+      } catch {
+        // Same for datasets.
+      }
     }
+    return { checkpoints: checkpoints.size - before.checkpoints, datasets: datasets.size - before.datasets };
   }
+  discoverWorkspace();
+
+  const workspaceListeners = new Set<(payload: ApiEvents['workspace-changed']) => void>();
+  // A prepared demo brings new checkpoints and datasets: register them and tell the clients.
+  runner.on('job-finished', (job) => {
+    if (job.kind !== 'demo-workspace' || job.state !== 'succeeded') return;
+    const added = discoverWorkspace();
+    for (const listener of workspaceListeners) listener(added);
+  });
+
+  function demoJob(): JobInfo {
+    const active = runner
+      .list()
+      .find((j) => j.kind === 'demo-workspace' && (j.state === 'queued' || j.state === 'running'));
+    return active ?? runner.start('demo-workspace', { workspace });
+  }
+  if (options.prepareDemo === true && missingDemoParts(workspace).length > 0) demoJob();
 
   function checkpoint(id: string): OpenCheckpoint {
     const entry = checkpoints.get(id);
@@ -409,6 +436,7 @@ export function createService(options: ServiceOptions): GabnService {
         workspace,
         host: options.host,
         jobs: runner.list(),
+        demoMissing: missingDemoParts(workspace),
       };
     },
     async listCheckpoints() {
@@ -531,6 +559,9 @@ export function createService(options: ServiceOptions): GabnService {
         out: path.resolve(workspace, request.params.out),
       });
     },
+    async prepareDemoWorkspace() {
+      return demoJob();
+    },
     async cancelJob(id) {
       return runner.cancel(id);
     },
@@ -553,7 +584,12 @@ export function createService(options: ServiceOptions): GabnService {
       const fn = api[method] as (argument: ApiArgument<typeof method>) => Promise<ApiResult<typeof method>>;
       return fn(valid);
     },
-    on: (event, listener) => runner.on(event, listener),
+    on(event, listener) {
+      if (event !== 'workspace-changed') return runner.on(event, listener);
+      const workspaceListener = listener as (payload: ApiEvents['workspace-changed']) => void;
+      workspaceListeners.add(workspaceListener);
+      return () => workspaceListeners.delete(workspaceListener);
+    },
     allowedRoots() {
       return [
         ...[...datasets.values()].map((d) => d.summary.path),

@@ -126,6 +126,7 @@ const validators: Validators = {
   listCheckpoints: (v) => none('listCheckpoints', v),
   listDatasets: (v) => none('listDatasets', v),
   listJobs: (v) => none('listJobs', v),
+  prepareDemoWorkspace: (v) => none('prepareDemoWorkspace', v),
   openCheckpoint: (v) => text('openCheckpoint', v, 'path'),
   describeCheckpoint: (v) => text('describeCheckpoint', v, 'checkpoint id', ID_LENGTH),
   openDataset: (v) => text('openDataset', v, 'path'),

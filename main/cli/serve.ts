@@ -23,8 +23,9 @@ export async function serveUntilAborted(
   workspace: string,
   port: number | undefined,
   context: CliContext,
+  settings: { readonly prepareDemo?: boolean } = {},
 ): Promise<number> {
-  const service = createService({ workspace, host: 'browser' });
+  const service = createService({ workspace, host: 'browser', ...settings });
   const host = await startBrowserHost(service, port === undefined ? {} : { port });
   context.stdout.write(`GABN Studio (browser host) for the workspace ${workspace}\nOpen ${host.url}\n`);
   context.stdout.write('Press Ctrl-C to stop.\n');

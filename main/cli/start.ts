@@ -1,21 +1,25 @@
 /**
- * `npm start` → `gabn start`: makes the demo workspace ready (synthetic faces, and the real pretrained
- * network shipped in @vladmandic/face-api imported as a checkpoint), builds the renderer when it is
- * missing or stale, then opens the app: in Electron where its binary and a display exist, otherwise
- * in the browser host, saying why. Everything is reused on later runs; the workspace's place is
- * explained in main/api/workspace.ts.
+ * `npm start` → `gabn start`: builds the renderer when it is missing or stale, then opens the app on
+ * the demo workspace: in Electron where a display exists and its binary is there or can be
+ * downloaded, otherwise in the browser host, saying why. On first start the app prepares the demo
+ * (main/api/demo-workspace.ts: synthetic faces, demo checkpoints) in a job whose progress it shows.
+ * Everything is reused on later runs; the workspace's place is explained in main/api/workspace.ts.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  type DemoLayout,
+  demoCheckpoints,
+  demoLayout,
+  missingDemoParts,
+  prepareDemoWorkspace,
+} from '../api/demo-workspace.ts';
 import { defaultWorkspace } from '../api/workspace.ts';
-import { DEFAULT_SYNTH, generateSyntheticDataset } from '../data/synth/generate.ts';
 import { findElectronBinary, type ToolLookup } from '../engine/host-tools.ts';
 import { GabnError } from '../errors.ts';
-import { importFaceApi } from '../models/importers/face-api.ts';
-import { writeFaceApiCheckpoint } from '../models/importers/face-api-checkpoint.ts';
 import { formatOptions, parseArgs } from './args.ts';
 import { auditCommand } from './audit.ts';
 import type { CliCommand, CliContext } from './command.ts';
@@ -39,38 +43,67 @@ const options = {
 const require = createRequire(import.meta.url);
 const ELECTRON_ENTRY = fileURLToPath(new URL('../../electron/launch.mjs', import.meta.url));
 
-/** Where the desktop app can run, or why it cannot. */
-export function desktopAvailability(env: NodeJS.ProcessEnv = process.env): ToolLookup {
-  const binary = findElectronBinary(require);
-  if (!binary.available) return binary;
-  if (process.platform === 'linux' && !env.DISPLAY && !env.WAYLAND_DISPLAY) {
-    return { available: false, reason: 'no display (neither DISPLAY nor WAYLAND_DISPLAY is set)' };
-  }
-  return binary;
+function hasDisplay(env: NodeJS.ProcessEnv): boolean {
+  return process.platform !== 'linux' || Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
 }
 
-async function prepareWorkspace(
-  workspace: string,
-  context: CliContext,
-): Promise<{ data: string; checkpoint: string }> {
-  const data = path.join(workspace, 'synthetic');
-  const checkpoint = path.join(workspace, 'face-api.gabn');
-  mkdirSync(workspace, { recursive: true });
-  if (!existsSync(path.join(data, 'synth.json'))) {
-    context.stdout.write('generating the synthetic face dataset (once)…\n');
-    const progress = progressLine(context.stderr, 'rendering faces');
-    await generateSyntheticDataset(
-      data,
-      { ...DEFAULT_SYNTH, seed: 7 },
-      { force: true, signal: context.signal, onProgress: (p) => progress.update(p.done, p.total) },
-    );
-    progress.done();
+/** Where the desktop app can run, or every reason why it cannot. */
+export function desktopAvailability(env: NodeJS.ProcessEnv = process.env): ToolLookup {
+  const binary = findElectronBinary(require);
+  const reasons: string[] = [];
+  if (!hasDisplay(env)) reasons.push('there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)');
+  if (!binary.available) reasons.push(binary.reason);
+  return reasons.length === 0 ? binary : { available: false, reason: reasons.join('; and ') };
+}
+
+/**
+ * The electron package downloads its binary on first launch. Where a display exists but the binary
+ * does not yet, fetch it now (once), showing the package's own progress; on failure (no internet)
+ * the browser host opens instead.
+ */
+function downloadElectron(context: CliContext): Promise<void> {
+  let installer: string;
+  try {
+    installer = require.resolve('electron/install.js');
+  } catch {
+    return Promise.resolve();
   }
-  if (!existsSync(path.join(checkpoint, 'checkpoint.json'))) {
-    context.stdout.write('importing the pretrained face-api network (once)…\n');
-    await writeFaceApiCheckpoint(checkpoint, await importFaceApi(), { force: true });
-  }
-  return { data, checkpoint };
+  context.stdout.write('downloading the Electron binary (once)…\n');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [installer], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const timer = setTimeout(() => child.kill('SIGTERM'), 10 * 60_000);
+    const stop = () => child.kill('SIGTERM');
+    context.signal.addEventListener('abort', stop, { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      context.signal.removeEventListener('abort', stop);
+      resolve();
+    };
+    child.on('error', done);
+    child.on('exit', done);
+  });
+}
+
+/** The demo made in this process, with a progress bar (for --audit, which needs it before the app). */
+async function prepareInCli(workspace: string, context: CliContext): Promise<DemoLayout> {
+  const missing = missingDemoParts(workspace);
+  if (missing.length === 0) return demoLayout(workspace);
+  context.stdout.write(`preparing the demo workspace (once): ${missing.join(', ')}…\n`);
+  let progress: ReturnType<typeof progressLine> | undefined;
+  let label = '';
+  const layout = await prepareDemoWorkspace(workspace, {
+    signal: context.signal,
+    onProgress: (p) => {
+      if (p.message !== label) {
+        progress?.done();
+        label = p.message;
+        progress = progressLine(context.stderr, label);
+      }
+      progress?.update(p.done, p.total);
+    },
+  });
+  progress?.done();
+  return layout;
 }
 
 async function audit(
@@ -107,7 +140,9 @@ async function audit(
 
 function runElectron(binary: string, workspace: string, context: CliContext): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, [ELECTRON_ENTRY, '--workspace', workspace], { stdio: 'inherit' });
+    const child = spawn(binary, [ELECTRON_ENTRY, '--workspace', workspace, '--prepare-demo'], {
+      stdio: 'inherit',
+    });
     const stop = () => child.kill('SIGTERM');
     context.signal.addEventListener('abort', stop, { once: true });
     child.on('error', (error) =>
@@ -123,7 +158,7 @@ function runElectron(binary: string, workspace: string, context: CliContext): Pr
 export const startCommand: CliCommand = {
   path: ['start'],
   summary: 'open GABN Studio on the demo workspace (Electron, or the browser host)',
-  usage: `gabn start [--workspace DIR] [--browser] [--port P] [--audit]\n\nCreates the demo workspace when it is missing (synthetic faces, gabn synth seed 7; the face-api\nnetwork as a checkpoint, gabn import face-api), builds the renderer when renderer/dist is missing or\nstale, then opens the app: the desktop app where an Electron binary and a display exist, otherwise\nthe browser host (gabn serve), printing why and the URL to open.\n\nOptions:\n${formatOptions(options)}`,
+  usage: `gabn start [--workspace DIR] [--browser] [--port P] [--audit]\n\nBuilds the renderer when renderer/dist is missing or stale, then opens the app on the demo\nworkspace: the desktop app where a display exists and the Electron binary is present (it is\ndownloaded on first use), otherwise the browser host (gabn serve), printing why and the URL to open.\nOn first start the app prepares the demo (synthetic faces, gabn synth seed 7; the demo checkpoints,\nor the face-api network imported) and shows its progress. --audit prepares it here first and\nwrites reports/demo-audit.html and .json.\n\nOptions:\n${formatOptions(options)}`,
   async run(args, context) {
     const { options: o, positionals } = parseArgs(args, options);
     if (positionals.length > 0) throw new GabnError('usage', `unexpected argument '${positionals[0]}'`);
@@ -133,14 +168,18 @@ export const startCommand: CliCommand = {
     }
     const workspace = path.resolve((o.workspace as string | undefined) ?? defaultWorkspace());
     context.stdout.write(`GABN Studio demo workspace: ${workspace}\n`);
-    const { data, checkpoint } = await prepareWorkspace(workspace, context);
     if (o.audit === true) {
-      const code = await audit(workspace, data, checkpoint, context);
+      const layout = await prepareInCli(workspace, context);
+      const code = await audit(workspace, layout.data, demoCheckpoints(layout)[0]!, context);
       if (code !== 0) return code;
     }
     const built = await ensureRendererBuilt((line) => context.stdout.write(`${line}\n`));
     if (built === 'built') context.stdout.write('renderer built\n');
-    const desktop = desktopAvailability();
+    let desktop = desktopAvailability();
+    if (o.browser !== true && !desktop.available && hasDisplay(process.env)) {
+      await downloadElectron(context);
+      desktop = desktopAvailability();
+    }
     if (o.browser !== true && desktop.available) {
       context.stdout.write(`opening the desktop app (${desktop.path})\n`);
       return runElectron(desktop.path, workspace, context);
@@ -148,8 +187,9 @@ export const startCommand: CliCommand = {
     context.stdout.write(
       o.browser === true
         ? 'opening the browser host (--browser)\n'
-        : `the desktop app cannot open here: ${desktop.available ? '' : desktop.reason}; opening the browser host instead\n`,
+        : `the desktop app cannot open here: ${desktop.available ? '' : desktop.reason}.\nOpening the browser host instead: the same app, in a browser on this machine.\n`,
     );
-    return serveUntilAborted(workspace, port, context);
+    // The app prepares whatever the demo lacks on first start, with its progress shown in the window.
+    return serveUntilAborted(workspace, port, context, { prepareDemo: true });
   },
 };

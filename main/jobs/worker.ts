@@ -6,8 +6,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { toApiError } from '../api/api-error.ts';
-import type { JobKind, JobParams, SynthJobParams } from '../api/contract.ts';
+import type { DemoWorkspaceJobParams, JobKind, JobParams, SynthJobParams } from '../api/contract.ts';
 import { GabnError } from '../errors.ts';
+import { runDemoWorkspaceJob } from './kinds/demo-workspace.ts';
 import { runGroupAveragesJob } from './kinds/group-averages.ts';
 import { runSynthJob } from './kinds/synth.ts';
 import type { JobContext, WorkerMessage } from './protocol.ts';
@@ -30,9 +31,11 @@ async function runKind(kind: JobKind, params: unknown, context: JobContext): Pro
       return runSynthJob(params as SynthJobParams, context);
     case 'group-averages':
       return runGroupAveragesJob(params as JobParams['group-averages'], context);
+    case 'demo-workspace':
+      return runDemoWorkspaceJob(params as DemoWorkspaceJobParams, context);
     default:
       throw new GabnError('usage', `unknown job kind '${String(kind)}'`, {
-        expected: 'synth, group-averages',
+        expected: 'synth, group-averages, demo-workspace',
       });
   }
 }

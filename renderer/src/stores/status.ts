@@ -12,6 +12,7 @@ export const useStatusStore = defineStore('status', () => {
   const logs = ref<Record<string, string[]>>({});
   const error = ref<string>();
   let unsubscribe: (() => void)[] = [];
+  let refreshing = false;
 
   function upsert(job: JobInfo): void {
     const i = jobs.value.findIndex((j) => j.id === job.id);
@@ -37,6 +38,13 @@ export const useStatusStore = defineStore('status', () => {
       client.on('job-progress', ({ id, progress }) => {
         const job = jobs.value.find((j) => j.id === id);
         if (job) upsert({ ...job, state: 'running', progress });
+        // A job another client or the host started: fetch the list once to learn it.
+        else if (!refreshing) {
+          refreshing = true;
+          void refresh().finally(() => {
+            refreshing = false;
+          });
+        }
       }),
       client.on('job-log', ({ id, line }) => {
         const lines = [...(logs.value[id] ?? []), line].slice(-LOG_LINES);
@@ -56,6 +64,29 @@ export const useStatusStore = defineStore('status', () => {
   }
 
   const active = computed(() => jobs.value.filter((j) => j.state === 'running' || j.state === 'queued'));
+  /** The latest demo-workspace job (jobs are listed newest first). */
+  const demoJob = computed(() => jobs.value.find((j) => j.kind === 'demo-workspace'));
 
-  return { status, jobs, logs, error, active, refresh, subscribe, stop, upsert, cancel };
+  async function prepareDemo(): Promise<void> {
+    try {
+      upsert(await apiClient().call('prepareDemoWorkspace', undefined));
+    } catch (e) {
+      error.value = (e as Error).message;
+    }
+  }
+
+  return {
+    status,
+    jobs,
+    logs,
+    error,
+    active,
+    demoJob,
+    refresh,
+    subscribe,
+    stop,
+    upsert,
+    cancel,
+    prepareDemo,
+  };
 });

@@ -1,9 +1,10 @@
 // @vitest-environment happy-dom
-import { mount } from '@vue/test-utils';
+import { flushPromises, mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ImageEntry, PairEntry } from '../../../main/api/contract.ts';
+import type { ImageEntry, JobInfo, PairEntry, Status } from '../../../main/api/contract.ts';
 import { setApiClient } from '../../../renderer/src/api/index.ts';
+import DemoWorkspacePanel from '../../../renderer/src/components/DemoWorkspacePanel.vue';
 import PairList from '../../../renderer/src/components/PairList.vue';
 import StatusBar from '../../../renderer/src/components/StatusBar.vue';
 import { useStatusStore } from '../../../renderer/src/stores/status.ts';
@@ -29,6 +30,7 @@ describe('StatusBar', () => {
         why: 'first rung that loaded',
         workspace: '/w',
         host: 'browser',
+        demoMissing: [],
         jobs: [
           {
             id: 'j1',
@@ -105,5 +107,58 @@ describe('PairList', () => {
   it('says when an image is in no pair', () => {
     const wrapper = mount(PairList, { props: { pairs: [], thumbnail: () => '' } });
     expect(wrapper.text()).toContain('This image is in no verification pair.');
+  });
+});
+
+describe('DemoWorkspacePanel', () => {
+  const base: Status = {
+    version: '0.1.0',
+    backend: 'wasm',
+    why: 'w',
+    workspace: '/w',
+    host: 'browser',
+    demoMissing: ['synthetic faces', 'the face-api network'],
+    jobs: [],
+  };
+  const demoJob = (state: JobInfo['state'], extra: Partial<JobInfo> = {}): JobInfo => ({
+    id: 'd1',
+    kind: 'demo-workspace',
+    state,
+    params: {},
+    createdAt: 'x',
+    runDir: '/w/runs/d1',
+    ...extra,
+  });
+
+  it('shows what is missing and prepares the demo on request', async () => {
+    const client = fakeClient({
+      getStatus: () => base,
+      prepareDemoWorkspace: () =>
+        demoJob('running', { progress: { done: 116, total: 232, message: 'rendering faces' } }),
+    });
+    setApiClient(client);
+    await useStatusStore().refresh();
+    const wrapper = mount(DemoWorkspacePanel);
+    expect(wrapper.text()).toContain('synthetic faces, the face-api network missing');
+    await wrapper.find('[data-testid="prepare-demo"]').trigger('click');
+    await flushPromises();
+    expect(client.callsOf('prepareDemoWorkspace')).toHaveLength(1);
+    expect(wrapper.text()).toContain('Preparing the demo workspace');
+    expect(wrapper.text()).toContain('rendering faces');
+    expect(wrapper.text()).toContain('50%');
+    expect(wrapper.find('progress').attributes('value')).toBe('116');
+  });
+
+  it('says why the last attempt stopped, and disappears once the demo is ready', async () => {
+    let status: Status = { ...base, jobs: [demoJob('failed', { error: 'no space left on device' })] };
+    setApiClient(fakeClient({ getStatus: () => status }));
+    const store = useStatusStore();
+    await store.refresh();
+    const wrapper = mount(DemoWorkspacePanel);
+    expect(wrapper.text()).toContain('The last attempt stopped: no space left on device');
+    status = { ...base, demoMissing: [], jobs: [demoJob('succeeded')] };
+    await store.refresh();
+    await flushPromises();
+    expect(wrapper.find('[data-testid="demo-workspace"]').exists()).toBe(false);
   });
 });

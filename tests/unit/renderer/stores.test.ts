@@ -29,6 +29,7 @@ const status: Status = {
   why: 'first rung',
   workspace: '/w',
   host: 'browser',
+  demoMissing: [],
   jobs: [job],
 };
 
