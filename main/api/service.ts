@@ -51,6 +51,7 @@ import type {
 import { missingDemoParts } from './demo-workspace.ts';
 import { LruCache } from './lru.ts';
 import { validateArgument } from './validation.ts';
+import { createWorkQueue } from './work-queue.ts';
 
 export interface ServiceOptions {
   readonly workspace: string;
@@ -210,15 +211,11 @@ export function createService(options: ServiceOptions): GabnService {
   const checkpoints = new Map<string, OpenCheckpoint>();
   const datasets = new Map<string, OpenDataset>();
   const maps = new LruCache<string, AttributionMap>(options.cacheEntries ?? 256);
-  const verdicts = new LruCache<string, GroupVerdicts>(32);
+  const verdicts = new LruCache<string, Promise<GroupVerdicts>>(32);
   const embeddingCacheDir = options.embeddingCacheDir;
-  // One image computation at a time: tfjs work in this process is not reentrant-safe for memory.
-  let queue: Promise<unknown> = Promise.resolve();
-  function serial<T>(work: () => Promise<T>): Promise<T> {
-    const next = queue.then(work, work);
-    queue = next.catch(() => undefined);
-    return next;
-  }
+  const work = createWorkQueue();
+  /** Embeddings for pair scores are computed this many images at a time, so maps can cut in. */
+  const EMBED_CHUNK = 8;
 
   function registerCheckpoint(dir: string): OpenCheckpoint {
     const real = realDirectory(dir, 'checkpoint');
@@ -350,7 +347,7 @@ export function createService(options: ServiceOptions): GabnService {
     const key = `${checkpointId}|${datasetId}|${imageId}|${method}`;
     const cached = maps.get(key);
     if (cached) return cached;
-    const result = await serial(async () => {
+    const result = await work.run('interactive', async () => {
       const embedder = await embedderOf(c);
       const size = embedder.inputSize;
       const x = await loadAlignedImage(face, size);
@@ -391,39 +388,49 @@ export function createService(options: ServiceOptions): GabnService {
     return result;
   }
 
-  async function groupVerdicts(c: OpenCheckpoint, d: OpenDataset, group: string): Promise<GroupVerdicts> {
-    const key = `${c.summary.id}|${d.summary.id}|${group}`;
-    const cached = verdicts.get(key);
-    if (cached) return cached;
-    const result = await serial(async () => {
-      const embedder = await embedderOf(c);
-      const pairIndices = d.dataset.pairs.flatMap((p, i) => (p.group === group ? [i] : []));
-      const used = [
-        ...new Set(pairIndices.flatMap((i) => [d.dataset.pairs[i]!.a, d.dataset.pairs[i]!.b])),
-      ].sort((a, b) => a - b);
-      const { embeddings } = await embedImages(embedder, c.summary.path, d.dataset.images, used, {
-        ...(embeddingCacheDir === undefined ? {} : { cacheDir: embeddingCacheDir }),
-      });
-      const normalised = new Map<number, Float64Array>();
-      for (const [index, e] of embeddings) normalised.set(index, l2Normalize(e));
-      const kept = pairIndices.filter(
-        (i) => normalised.has(d.dataset.pairs[i]!.a) && normalised.has(d.dataset.pairs[i]!.b),
+  /** Embeds a group's paired images in background chunks and applies the 10-fold protocol. */
+  async function scoreGroup(c: OpenCheckpoint, d: OpenDataset, group: string): Promise<GroupVerdicts> {
+    const embedder = await embedderOf(c);
+    const pairIndices = d.dataset.pairs.flatMap((p, i) => (p.group === group ? [i] : []));
+    const used = [
+      ...new Set(pairIndices.flatMap((i) => [d.dataset.pairs[i]!.a, d.dataset.pairs[i]!.b])),
+    ].sort((a, b) => a - b);
+    const normalised = new Map<number, Float64Array>();
+    for (let start = 0; start < used.length; start += EMBED_CHUNK) {
+      const chunk = used.slice(start, start + EMBED_CHUNK);
+      const { embeddings } = await work.run('background', () =>
+        embedImages(embedder, c.summary.path, d.dataset.images, chunk, {
+          ...(embeddingCacheDir === undefined ? {} : { cacheDir: embeddingCacheDir }),
+        }),
       );
-      const distance = new Map<number, number>();
-      for (const i of kept) {
-        const p = d.dataset.pairs[i]!;
-        distance.set(i, squaredDistance(normalised.get(p.a)!, normalised.get(p.b)!));
-      }
-      const folds = Int32Array.from(kept, (i) => d.dataset.pairs[i]!.fold);
-      const v = verify({
-        distances: Float64Array.from(kept, (i) => distance.get(i)!),
-        same: Uint8Array.from(kept, (i) => (d.dataset.pairs[i]!.same ? 1 : 0)),
-        folds,
-      });
-      return { distance, foldThresholds: v.foldThresholds, accuracy: v.accuracy };
+      for (const [index, e] of embeddings) normalised.set(index, l2Normalize(e));
+    }
+    const kept = pairIndices.filter(
+      (i) => normalised.has(d.dataset.pairs[i]!.a) && normalised.has(d.dataset.pairs[i]!.b),
+    );
+    const distance = new Map<number, number>();
+    for (const i of kept) {
+      const p = d.dataset.pairs[i]!;
+      distance.set(i, squaredDistance(normalised.get(p.a)!, normalised.get(p.b)!));
+    }
+    const v = verify({
+      distances: Float64Array.from(kept, (i) => distance.get(i)!),
+      same: Uint8Array.from(kept, (i) => (d.dataset.pairs[i]!.same ? 1 : 0)),
+      folds: Int32Array.from(kept, (i) => d.dataset.pairs[i]!.fold),
     });
-    verdicts.set(key, result);
-    return result;
+    return { distance, foldThresholds: v.foldThresholds, accuracy: v.accuracy };
+  }
+
+  /** A group's verdicts, computed once: every image of the group shares one computation. */
+  function groupVerdicts(c: OpenCheckpoint, d: OpenDataset, group: string): Promise<GroupVerdicts> {
+    const key = `${c.summary.id}|${d.summary.id}|${group}`;
+    const known = verdicts.get(key);
+    if (known) return known;
+    const computing = scoreGroup(c, d, group);
+    verdicts.set(key, computing);
+    // A failure is not kept: the next request tries again.
+    computing.catch(() => verdicts.delete(key));
+    return computing;
   }
 
   const api: GabnApi = {

@@ -287,7 +287,7 @@ describe('npm start on a machine without Electron', () => {
       // The masks come from the map once computed: wait for a drawing that holds them.
       await page.waitForSelector('[data-testid="gam-overlay"]:not([data-masks="0"])');
       expect(await changedPixels(page)).toBeGreaterThan(200);
-      await page.waitForSelector('[data-testid="pairs"] tbody tr', { timeout: 120_000 });
+      await page.waitForSelector('[data-testid="pairs"] tbody tr', { timeout: 240_000 });
       await page.click('[data-testid="toggle-gam"]');
       await page.waitForSelector('[data-testid="gam-overlay"][data-map="true"]:not([data-masks="0"])');
       await page.screenshot({ path: path.join(SHOTS, 'demo-browse.png') });

@@ -46,6 +46,20 @@ export function blendAttention(
   }
 }
 
+/**
+ * A map rescaled for display so that its colours saturate at its `quantile` (1 = its maximum, as the
+ * CLI's PNGs do). Pixel-level attention is sparse: a few pixels hold the maximum and the rest would be
+ * nearly invisible. Values above the quantile show as 1; the map itself (and every statistic) is
+ * unchanged.
+ */
+export function saturateAt(values: Float32Array, quantile: number): Float32Array {
+  if (quantile >= 1 || values.length === 0) return values;
+  const sorted = Float32Array.from(values).sort();
+  const top = sorted[Math.min(sorted.length - 1, Math.floor(quantile * (sorted.length - 1)))]!;
+  if (!(top > 0)) return values;
+  return values.map((v) => Math.min(1, v / top));
+}
+
 /** CSS colour of a value in [0, 1] (legends). */
 export function colormapCss(name: Colormap, value: number): string {
   const table = colormapTable(name);

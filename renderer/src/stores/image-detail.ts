@@ -36,6 +36,8 @@ export const useImageDetailStore = defineStore('imageDetail', () => {
   // The CLI's overlays (gabn gam) use 0.7 too.
   const opacity = ref(0.7);
   const colormap = ref<Colormap>('inferno');
+  /** The quantile of the map at which colours saturate (1: the map's maximum). */
+  const saturation = ref(0.99);
   const showMasks = ref(false);
   const maskKind = ref<MaskKind>('sfre');
   const maskCount = ref(3);
@@ -189,6 +191,7 @@ export const useImageDetailStore = defineStore('imageDetail', () => {
     gradCam,
     opacity,
     colormap,
+    saturation,
     showMasks,
     maskKind,
     maskCount,

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { COLORMAP_NAMES, overlayAttention } from '../../../main/gabn/colormap.ts';
-import { blendAttention, COLORMAPS, colormapCss, decodeMap } from '../../../renderer/src/drawing/colormap.ts';
+import {
+  blendAttention,
+  COLORMAPS,
+  colormapCss,
+  decodeMap,
+  saturateAt,
+} from '../../../renderer/src/drawing/colormap.ts';
 import { encodeMap } from './fake-client.ts';
 
 describe('renderer overlays', () => {
@@ -38,5 +44,23 @@ describe('renderer overlays', () => {
     const values = [0, 0.25, 0.5, 1];
     expect(Array.from(decodeMap(encodeMap(values), 4))).toEqual(values);
     expect(() => decodeMap(encodeMap(values), 5)).toThrow('a map of 4 values, expected 5');
+  });
+});
+
+describe('saturateAt', () => {
+  it('rescales a map so that its colours saturate at a quantile, leaving the original alone', () => {
+    // 100 values 0.00 … 0.99: the 95th percentile (index floor(0.95·99) = 94) is 0.94.
+    const values = Float32Array.from({ length: 100 }, (_, i) => i / 100);
+    const shown = saturateAt(values, 0.95);
+    expect(shown[47]).toBeCloseTo(0.47 / 0.94, 6);
+    expect(shown[94]).toBeCloseTo(1, 6);
+    expect(shown[99]).toBe(1);
+    expect(values[99]).toBeCloseTo(0.99, 6);
+  });
+
+  it('keeps the map as it is at quantile 1, and when the quantile is zero (an all-dark map)', () => {
+    const values = Float32Array.from([0, 0, 0, 0.5]);
+    expect(saturateAt(values, 1)).toBe(values);
+    expect(saturateAt(values, 0.5)).toBe(values);
   });
 });
