@@ -17,7 +17,6 @@ import { GabnError } from '../errors.ts';
 import { type Discriminator, discriminatorForward } from '../models/discriminator.ts';
 import { forward, type IResNet } from '../models/iresnet.ts';
 import { cosines, type MarginHead, type MarginOptions, marginLogits } from '../models/margin-head.ts';
-import { trainableVariables } from '../models/parameters.ts';
 import { applyMasks } from './apply-masks.ts';
 import { gradientAttentionMap, normaliseMaps } from './gam.ts';
 import { adversarialLoss, confidence, confidenceBalanceLoss, finalLoss } from './losses.ts';
@@ -84,6 +83,17 @@ function checkBatch(state: TrainState, batch: TrainBatch, config: TrainingConfig
   }
 }
 
+/** Mean P_max of each group (the paper's Fig. 3); NaN for a group absent from the batch. */
+function meanConfidenceByGroup(pMax: Float32Array, groups: Int32Array, groupCount: number): number[] {
+  const sums = new Array<number>(groupCount).fill(0);
+  const counts = new Array<number>(groupCount).fill(0);
+  groups.forEach((g, i) => {
+    sums[g]! += pMax[i]!;
+    counts[g]!++;
+  });
+  return sums.map((total, g) => (counts[g]! > 0 ? total / counts[g]! : Number.NaN));
+}
+
 /** Steps 1-3: confidence, GAM (detached) and erasure. */
 export function prepareStep(
   state: TrainState,
@@ -100,13 +110,7 @@ export function prepareStep(
   const pMaxValues = pMax.dataSync() as Float32Array;
   pMax.dispose();
   labels.dispose();
-  const sums = new Array<number>(groupCount).fill(0);
-  const counts = new Array<number>(groupCount).fill(0);
-  batch.groups.forEach((g, i) => {
-    sums[g]! += pMaxValues[i]!;
-    counts[g]!++;
-  });
-  const groupConfidence = sums.map((s, g) => (counts[g]! > 0 ? s / counts[g]! : Number.NaN));
+  const groupConfidence = meanConfidenceByGroup(pMaxValues, batch.groups, groupCount);
   const confidenceLoss = config.modules.confidenceBalance
     ? confidenceBalanceLoss(pMaxValues, config.confidence.threshold)
     : 0;
@@ -134,7 +138,56 @@ export function prepareStep(
     );
     identityImages = applyMasks(batch.images, rects);
   }
-  return { context: { identityImages, confidenceLoss, rects } satisfies StepContext, gam, groupConfidence };
+  return {
+    context: { identityImages, confidenceLoss, rects } satisfies StepContext,
+    gam,
+    groupConfidence,
+    pMax: pMaxValues,
+  };
+}
+
+type Gradients = Record<string, tf.Tensor>;
+
+function disposeGradients(grads: Gradients): void {
+  for (const g of Object.values(grads)) g.dispose();
+}
+
+/** The discriminator's trainable parameters by name. */
+function discriminatorParams(state: TrainState): Record<string, tf.Variable> {
+  return Object.fromEntries(Object.entries(state.discriminator!.params).filter(([, v]) => v.trainable));
+}
+
+/** The face network's and its head's trainable parameters by name. */
+function faceParams(state: TrainState): Record<string, tf.Variable> {
+  return Object.fromEntries([
+    ...Object.entries(state.face.params).filter(([, v]) => v.trainable),
+    ...Object.entries(state.head.params).map(([k, v]) => [`head.${k}`, v] as const),
+  ]);
+}
+
+/** Eq. 3 on detached GAMs: the discriminator's loss, accuracy and gradients (no update). */
+export function discriminatorGradients(state: TrainState, gam: tf.Tensor3D, groups: Int32Array) {
+  const d = state.discriminator!;
+  const groupTensor = tf.tensor1d(groups, 'int32');
+  let accuracy = 0;
+  const params = discriminatorParams(state);
+  const { value, grads } = tf.variableGrads(() => {
+    const logits = discriminatorForward(d, gam, { training: true });
+    const predicted = tf.argMax(logits, 1).dataSync();
+    accuracy = groups.reduce((a, g, i) => a + (predicted[i] === g ? 1 : 0), 0) / groups.length;
+    return softmaxCrossEntropy(logits, groupTensor) as tf.Scalar;
+  }, Object.values(params));
+  const loss = value.dataSync()[0]!;
+  value.dispose();
+  groupTensor.dispose();
+  const byName: Gradients = Object.fromEntries(
+    Object.entries(params).map(([name, v]) => [name, grads[v.name]!]),
+  );
+  return { loss, accuracy, grads: byName };
+}
+
+function discriminatorRate(config: TrainingConfig, learningRate: number): number {
+  return (learningRate * config.discriminator.learningRate) / config.optimizer.learningRate;
 }
 
 /** Step 4: the discriminator on detached GAMs (Eq. 3). Returns its loss and accuracy before the update. */
@@ -145,27 +198,14 @@ export function discriminatorStep(
   config: TrainingConfig,
   learningRate: number,
 ) {
-  const d = state.discriminator!;
-  const groups = tf.tensor1d(batch.groups, 'int32');
-  let accuracy = 0;
-  const { value, grads } = tf.variableGrads(() => {
-    const logits = discriminatorForward(d, gam, { training: true });
-    const predicted = tf.argMax(logits, 1).dataSync();
-    accuracy = batch.groups.reduce((a, g, i) => a + (predicted[i] === g ? 1 : 0), 0) / batch.groups.length;
-    return softmaxCrossEntropy(logits, groups) as tf.Scalar;
-  }, trainableVariables(d.params));
-  const byName = Object.fromEntries(Object.entries(d.params).filter(([, v]) => v.trainable));
-  const gradsByName = Object.fromEntries(Object.entries(byName).map(([name, v]) => [name, grads[v.name]!]));
+  const { loss, accuracy, grads } = discriminatorGradients(state, gam, batch.groups);
   sgdStep(
     state.discriminatorOptimizer!,
-    byName,
-    gradsByName,
-    (learningRate * config.discriminator.learningRate) / config.optimizer.learningRate,
+    discriminatorParams(state),
+    grads,
+    discriminatorRate(config, learningRate),
   );
-  const loss = value.dataSync()[0]!;
-  value.dispose();
-  groups.dispose();
-  for (const g of Object.values(grads)) g.dispose();
+  disposeGradients(grads);
   return { loss, accuracy };
 }
 
@@ -211,6 +251,60 @@ export function faceLoss(
   return { loss, identity, adversarial };
 }
 
+/** Eq. 8's value and gradients for the face network and head (the batch-norm estimates move). */
+export function faceGradients(
+  state: TrainState,
+  batch: TrainBatch,
+  context: StepContext,
+  config: TrainingConfig,
+  groupCount: number,
+) {
+  let identityLoss = 0;
+  let adversarialLoss: number | null = null;
+  const params = faceParams(state);
+  const { value, grads } = tf.variableGrads(() => {
+    const parts = faceLoss(state, batch, context, config, groupCount, true);
+    identityLoss = parts.identity.dataSync()[0]!;
+    adversarialLoss = parts.adversarial === null ? null : parts.adversarial.dataSync()[0]!;
+    return parts.loss;
+  }, Object.values(params));
+  const loss = value.dataSync()[0]!;
+  value.dispose();
+  const byName: Gradients = Object.fromEntries(
+    Object.entries(params).map(([name, v]) => [name, grads[v.name]!]),
+  );
+  return { loss, identityLoss, adversarialLoss: adversarialLoss as number | null, grads: byName };
+}
+
+function allFinite(loss: number, grads: Gradients): boolean {
+  return (
+    Number.isFinite(loss) &&
+    Object.values(grads).every((g) => tf.tidy(() => tf.all(tf.isFinite(g)).dataSync()[0] === 1))
+  );
+}
+
+function notFinite(loss: number): GabnError {
+  return new GabnError(
+    'internal',
+    `the loss or its gradient is not finite (loss ${loss}): the weights were left unchanged`,
+  );
+}
+
+/** The batch-norm running estimates, saved so that a step that goes wrong can be undone. */
+function saveStatistics(state: TrainState): { restore(): void; dispose(): void } {
+  const buffers = Object.values(state.face.params).filter((v) => !v.trainable);
+  const saved = buffers.map((v) => tf.clone(v));
+  return {
+    restore: () =>
+      buffers.forEach((v, k) => {
+        v.assign(saved[k]!);
+      }),
+    dispose: () => {
+      for (const t of saved) t.dispose();
+    },
+  };
+}
+
 /** Step 5: one update of the face network and its head on Eq. 8. Returns the loss before the update. */
 export function faceStep(
   state: TrainState,
@@ -220,73 +314,172 @@ export function faceStep(
   learningRate: number,
   groupCount: number,
 ): { loss: number; identityLoss: number; adversarialLoss: number | null } {
-  let identityLoss = 0;
-  let adversarialLoss: number | null = null;
-  const faceParams = Object.fromEntries([
-    ...Object.entries(state.face.params).filter(([, v]) => v.trainable),
-    ...Object.entries(state.head.params).map(([k, v]) => [`head.${k}`, v] as const),
-  ]);
-  // The loss pass moves the batch-norm running estimates; keep them so a bad step can be undone.
-  const buffers = Object.values(state.face.params).filter((v) => !v.trainable);
-  const saved = buffers.map((v) => tf.clone(v));
-  const { value, grads } = tf.variableGrads(() => {
-    const parts = faceLoss(state, batch, context, config, groupCount, true);
-    identityLoss = parts.identity.dataSync()[0]!;
-    adversarialLoss = parts.adversarial === null ? null : parts.adversarial.dataSync()[0]!;
-    return parts.loss;
-  }, Object.values(faceParams));
+  const statistics = saveStatistics(state);
+  const { loss, identityLoss, adversarialLoss, grads } = faceGradients(
+    state,
+    batch,
+    context,
+    config,
+    groupCount,
+  );
   try {
-    const loss = value.dataSync()[0]!;
-    const gradsByName = Object.fromEntries(
-      Object.entries(faceParams).map(([name, v]) => [name, grads[v.name]!]),
-    );
-    const finite =
-      Number.isFinite(loss) &&
-      Object.values(gradsByName).every((g) => tf.tidy(() => tf.all(tf.isFinite(g)).dataSync()[0] === 1));
-    if (!finite) {
-      buffers.forEach((v, k) => {
-        v.assign(saved[k]!);
-      });
-      throw new GabnError(
-        'internal',
-        `the loss or its gradient is not finite (loss ${loss}): the weights were left unchanged`,
-      );
+    if (!allFinite(loss, grads)) {
+      statistics.restore();
+      throw notFinite(loss);
     }
-    sgdStep(state.faceOptimizer, faceParams, gradsByName, learningRate);
+    sgdStep(state.faceOptimizer, faceParams(state), grads, learningRate);
     return { loss, identityLoss, adversarialLoss };
   } finally {
-    value.dispose();
-    for (const g of Object.values(grads)) g.dispose();
-    for (const t of saved) t.dispose();
+    disposeGradients(grads);
+    statistics.dispose();
   }
 }
 
-/** Algorithm 1, one step: steps 1-3, then the discriminator and the face network in turn. */
+/** A logical batch cut into micro-batches of at most `size` images (one part when size is 0 or ≥ N). */
+export function microBatches(batch: TrainBatch, size: number): TrainBatch[] {
+  const n = batch.images.shape[0];
+  if (size <= 0 || size >= n) return [batch];
+  const parts: TrainBatch[] = [];
+  for (let start = 0; start < n; start += size) {
+    const count = Math.min(size, n - start);
+    parts.push({
+      images: tf.slice(batch.images, [start, 0, 0, 0], [count, -1, -1, -1]),
+      labels: batch.labels.subarray(start, start + count),
+      groups: batch.groups.subarray(start, start + count),
+    });
+  }
+  return parts;
+}
+
+/**
+ * Gradients of the parts, averaged with weights (each part's share of the logical batch): the mean
+ * loss over the batch has the size-weighted mean of the parts' gradients. One part: its own tensors.
+ */
+function accumulate<T extends { grads: Gradients }>(
+  parts: readonly { weight: number; compute: () => T }[],
+): { results: T[]; grads: Gradients } {
+  if (parts.length === 1) {
+    const result = parts[0]!.compute();
+    return { results: [result], grads: result.grads };
+  }
+  const sum: Gradients = {};
+  const results: T[] = [];
+  for (const { weight, compute } of parts) {
+    const result = compute();
+    for (const [name, g] of Object.entries(result.grads)) {
+      const previous = sum[name];
+      sum[name] = tf.tidy(() => (previous ? tf.add(previous, tf.mul(g, weight)) : tf.mul(g, weight)));
+      previous?.dispose();
+    }
+    disposeGradients(result.grads);
+    results.push(result);
+  }
+  return { results, grads: sum };
+}
+
+function weighted(values: readonly number[], weights: readonly number[]): number {
+  return values.reduce((total, v, i) => total + v * weights[i]!, 0);
+}
+
+/**
+ * Algorithm 1, one step: steps 1-3, then the discriminator and the face network in turn. With
+ * micro-batches (`microBatchSize` below the batch), each network's gradient is accumulated over the
+ * parts before its one update, so a logical batch larger than memory allows trains as one: L_conf
+ * and the group confidences are taken over the whole batch; batch norm normalises each part with its
+ * own statistics and moves its running estimates once per part (as gradient accumulation in PyTorch).
+ */
 export function trainStep(
   state: TrainState,
   batch: TrainBatch,
   config: TrainingConfig,
   learningRate: number,
   groupCount: number,
+  microBatchSize: number = config.microBatchSize,
 ): StepMetrics {
   checkBatch(state, batch, config);
-  const { context, gam, groupConfidence } = prepareStep(state, batch, config, groupCount);
+  const n = batch.images.shape[0];
+  const parts = microBatches(batch, microBatchSize);
+  const weights = parts.map((part) => part.images.shape[0] / n);
+  const prepared: ReturnType<typeof prepareStep>[] = [];
   try {
-    const discriminator = config.modules.gamCt
-      ? discriminatorStep(state, gam!, batch, config, learningRate)
-      : null;
-    const face = faceStep(state, batch, context, config, learningRate, groupCount);
-    return {
-      loss: face.loss,
-      identityLoss: face.identityLoss,
-      adversarialLoss: face.adversarialLoss,
-      discriminatorLoss: discriminator?.loss ?? null,
-      discriminatorAccuracy: discriminator?.accuracy ?? null,
-      confidenceLoss: context.confidenceLoss,
-      groupConfidence,
-    };
+    for (const part of parts) prepared.push(prepareStep(state, part, config, groupCount));
+    const pMax = new Float32Array(n);
+    let offset = 0;
+    for (const p of prepared) {
+      pMax.set(p.pMax, offset);
+      offset += p.pMax.length;
+    }
+    const confidenceLoss = config.modules.confidenceBalance
+      ? confidenceBalanceLoss(pMax, config.confidence.threshold)
+      : 0;
+    const contexts = prepared.map((p) => ({ ...p.context, confidenceLoss }));
+
+    let discriminator: { loss: number; accuracy: number } | null = null;
+    if (config.modules.gamCt) {
+      const { results, grads } = accumulate(
+        parts.map((part, k) => ({
+          weight: weights[k]!,
+          compute: () => discriminatorGradients(state, prepared[k]!.gam!, part.groups),
+        })),
+      );
+      sgdStep(
+        state.discriminatorOptimizer!,
+        discriminatorParams(state),
+        grads,
+        discriminatorRate(config, learningRate),
+      );
+      disposeGradients(grads);
+      discriminator = {
+        loss: weighted(
+          results.map((r) => r.loss),
+          weights,
+        ),
+        accuracy: weighted(
+          results.map((r) => r.accuracy),
+          weights,
+        ),
+      };
+    }
+
+    const statistics = saveStatistics(state);
+    const { results, grads } = accumulate(
+      parts.map((part, k) => ({
+        weight: weights[k]!,
+        compute: () => faceGradients(state, part, contexts[k]!, config, groupCount),
+      })),
+    );
+    try {
+      const loss = weighted(
+        results.map((r) => r.loss),
+        weights,
+      );
+      if (!allFinite(loss, grads)) {
+        statistics.restore();
+        throw notFinite(loss);
+      }
+      sgdStep(state.faceOptimizer, faceParams(state), grads, learningRate);
+      const adversarial = results.map((r) => r.adversarialLoss);
+      return {
+        loss,
+        identityLoss: weighted(
+          results.map((r) => r.identityLoss),
+          weights,
+        ),
+        adversarialLoss: adversarial.includes(null) ? null : weighted(adversarial as number[], weights),
+        discriminatorLoss: discriminator?.loss ?? null,
+        discriminatorAccuracy: discriminator?.accuracy ?? null,
+        confidenceLoss,
+        groupConfidence: meanConfidenceByGroup(pMax, batch.groups, groupCount),
+      };
+    } finally {
+      disposeGradients(grads);
+      statistics.dispose();
+    }
   } finally {
-    gam?.dispose();
-    if (context.identityImages !== batch.images) context.identityImages.dispose();
+    prepared.forEach((p, k) => {
+      p.gam?.dispose();
+      if (p.context.identityImages !== parts[k]!.images) p.context.identityImages.dispose();
+    });
+    for (const part of parts) if (part !== batch) part.images.dispose();
   }
 }
