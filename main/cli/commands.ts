@@ -8,6 +8,7 @@ import { importFaceApiCommand } from './import.ts';
 import { serveCommand } from './serve.ts';
 import { startCommand } from './start.ts';
 import { synthCommand } from './synth.ts';
+import { trainCommand } from './train.ts';
 
 /** Every `gabn` sub-command, in the order `gabn --help` lists them. */
 export const commands: readonly CliCommand[] = [
@@ -20,4 +21,5 @@ export const commands: readonly CliCommand[] = [
   importFaceApiCommand,
   gamCommand,
   auditCommand,
+  trainCommand,
 ];
