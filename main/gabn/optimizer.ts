@@ -77,7 +77,11 @@ export function restoreSgd(
 ): Sgd {
   const optimizer = createSgd(settings);
   for (const [name, { shape, values }] of Object.entries(state)) {
-    optimizer.buffers.set(name, tf.variable(tf.tensor(values, shape), false, `${name}/momentum`));
+    // Unnamed: tfjs names must be unique in the process, and the face network and the discriminator
+    // both have a 'conv1.weight'.
+    const initial = tf.tensor(values, shape);
+    optimizer.buffers.set(name, tf.variable(initial, false));
+    initial.dispose();
   }
   return optimizer;
 }

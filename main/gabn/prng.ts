@@ -71,6 +71,6 @@ export function restorePrng(state: PrngState): Prng {
       // The bias of floor(u·n) is below n / 2^32: negligible for the ranges of image sizes.
       return low + Math.floor((nextUint32() / 4294967296) * (high - low + 1));
     },
-    state: () => [a, b, c, d],
+    state: () => [a >>> 0, b >>> 0, c >>> 0, d >>> 0],
   };
 }

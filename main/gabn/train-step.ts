@@ -110,6 +110,10 @@ export function prepareStep(
   const pMaxValues = pMax.dataSync() as Float32Array;
   pMax.dispose();
   labels.dispose();
+  // A non-finite forward pass (diverged weights, a corrupt input) stops the step here, before the
+  // attention maps and masks are derived from it.
+  const bad = pMaxValues.findIndex((p) => !Number.isFinite(p));
+  if (bad !== -1) throw notFinite(pMaxValues[bad]!, `the confidence of image ${bad} is ${pMaxValues[bad]}`);
   const groupConfidence = meanConfidenceByGroup(pMaxValues, batch.groups, groupCount);
   const confidenceLoss = config.modules.confidenceBalance
     ? confidenceBalanceLoss(pMaxValues, config.confidence.threshold)
@@ -283,10 +287,10 @@ function allFinite(loss: number, grads: Gradients): boolean {
   );
 }
 
-function notFinite(loss: number): GabnError {
+function notFinite(loss: number, what = `loss ${loss}`): GabnError {
   return new GabnError(
     'internal',
-    `the loss or its gradient is not finite (loss ${loss}): the weights were left unchanged`,
+    `the loss or its gradient is not finite (${what}): the weights were left unchanged`,
   );
 }
 

@@ -26,7 +26,8 @@ import { loadEmbedder } from '../models/embedder.ts';
 import { createIResNet, type IResNet } from '../models/iresnet.ts';
 import { iresnetSpec } from '../models/iresnet-spec.ts';
 import { createMarginHead } from '../models/margin-head.ts';
-import { createSgd, learningRateAt, restoreSgd, type Sgd, sgdState } from './optimizer.ts';
+import { disposeParams } from '../models/parameters.ts';
+import { createSgd, disposeSgd, learningRateAt, restoreSgd, type Sgd, sgdState } from './optimizer.ts';
 import { createPrng, type Prng, type PrngState, restorePrng } from './prng.ts';
 import {
   appendLog,
@@ -49,8 +50,8 @@ export interface TrainHooks {
   readonly onLog?: (line: string) => void;
   /** Stop after this many steps of the run, as if interrupted (tests of resume). */
   readonly stopAfterStep?: number;
-  /** Sees each batch before its step (tests inject a non-finite value). */
-  readonly onBatch?: (batch: TrainBatch, step: number) => void;
+  /** Sees each batch before its step, and may replace it (tests inject a non-finite value). */
+  readonly onBatch?: (batch: TrainBatch, step: number) => TrainBatch | undefined;
 }
 
 export interface TrainOutcome {
@@ -257,8 +258,26 @@ function stepRecord(
   };
 }
 
-/** The loop: from `position` to the last epoch, or until stopped or a non-finite loss. */
+/** Frees the run's tensors (a run inside a longer-lived process, such as the app's worker or a test). */
+function disposeState(state: TrainState): void {
+  disposeParams(state.face.params);
+  disposeParams(state.head.params);
+  if (state.discriminator) disposeParams(state.discriminator.params);
+  disposeSgd(state.faceOptimizer);
+  if (state.discriminatorOptimizer) disposeSgd(state.discriminatorOptimizer);
+}
+
+/** The loop, then the tensors freed whatever happened. */
 async function trainFrom(session: Session, start: Position, hooks: TrainHooks): Promise<TrainOutcome> {
+  try {
+    return await trainLoop(session, start, hooks);
+  } finally {
+    disposeState(session.state);
+  }
+}
+
+/** The loop: from `position` to the last epoch, or until stopped or a non-finite loss. */
+async function trainLoop(session: Session, start: Position, hooks: TrainHooks): Promise<TrainOutcome> {
   const { config, runDir } = session;
   const total = config.epochs * session.stepsPerEpoch;
   const log = (line: string) => {
@@ -299,10 +318,11 @@ async function trainFrom(session: Session, start: Position, hooks: TrainHooks): 
     const epochStarted = Date.now();
     for (let k = first; k < session.stepsPerEpoch; k++) {
       const began = Date.now();
-      const batch = await loadBatch(session, order.slice(k * config.batchSize, (k + 1) * config.batchSize));
+      const loaded = await loadBatch(session, order.slice(k * config.batchSize, (k + 1) * config.batchSize));
+      const batch = hooks.onBatch?.(loaded, step + 1) ?? loaded;
+      if (batch !== loaded) loaded.images.dispose();
       let metrics: StepMetrics;
       try {
-        hooks.onBatch?.(batch, step + 1);
         metrics = trainStep(session.state, batch, config, lr, session.set.dataset.groups.length);
       } catch (error) {
         if (error instanceof GabnError && /not finite/.test(error.message)) {
@@ -479,7 +499,7 @@ export async function startRun(request: NewRun, hooks: TrainHooks = {}): Promise
   };
   appendLog(
     runDir,
-    `${request.preset}: ${set.dataset.images.length} images of ${set.identities} identities in ${set.dataset.groups.length} groups; ${steps} steps per epoch, ${config.epochs} epochs${request.from ? `; from ${request.from}` : ''}`,
+    `preset ${request.preset}: ${set.dataset.images.length} images of ${set.identities} identities in ${set.dataset.groups.length} groups; ${steps} steps per epoch, ${config.epochs} epochs${request.from ? `; from ${request.from}` : ''}`,
   );
   return trainFrom(
     session,

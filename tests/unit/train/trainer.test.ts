@@ -1,0 +1,218 @@
+/**
+ * Training runs on the cpu backend with a tiny network and a small synthetic set: the run folder's
+ * contents, exact resume (a run stopped twice and resumed ends with the same bytes as one that never
+ * stopped), and a non-finite loss stopping the run with the last good checkpoint kept.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SYNTH, generateSyntheticDataset } from '../../../main/data/synth/generate.ts';
+import { loadEngine, tf } from '../../../main/engine/index.ts';
+import { resolveTrainingConfig } from '../../../main/gabn/presets.ts';
+import type { RunStatus } from '../../../main/gabn/run-files.ts';
+import { resumeRun, startRun } from '../../../main/gabn/trainer.ts';
+
+let root: string;
+let data: string;
+let val: string;
+
+const config = resolveTrainingConfig({
+  preset: 'gabn',
+  config: 'tiny',
+  overrides: [
+    'model.width=0.125',
+    'model.inputSize=16',
+    'model.embeddingSize=16',
+    'discriminator.width=0.125',
+    'batchSize=8',
+    'microBatchSize=4',
+    'epochs=2',
+    'erase.maxHeight=4',
+    'erase.maxWidth=4',
+    'confidence.threshold=0.3',
+    'optimizer.learningRate=0.01',
+    'discriminator.learningRate=0.01',
+  ],
+});
+
+function run(name: string, validated = true) {
+  return {
+    out: path.join(root, name),
+    preset: 'gabn',
+    config,
+    data,
+    ...(validated ? { val } : {}),
+    command: 'test',
+  };
+}
+
+function files(runDir: string, checkpoint: string): Record<string, Buffer> {
+  const dir = path.join(runDir, checkpoint);
+  return Object.fromEntries(
+    ['weights.bin', 'head.bin', 'discriminator.bin', 'optimizer.bin'].map((f) => [
+      f,
+      readFileSync(path.join(dir, f)),
+    ]),
+  );
+}
+
+function status(runDir: string): RunStatus {
+  return JSON.parse(readFileSync(path.join(runDir, 'status.json'), 'utf8')) as RunStatus;
+}
+
+function metrics(runDir: string): Record<string, unknown>[] {
+  return readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+beforeAll(async () => {
+  await loadEngine({ backend: 'cpu' });
+  root = mkdtempSync(path.join(os.tmpdir(), 'gabn-train-'));
+  await generateSyntheticDataset(
+    path.join(root, 'synthetic'),
+    {
+      ...DEFAULT_SYNTH,
+      seed: 5,
+      ids: 20,
+      images: 2,
+      trainIds: 4,
+      trainImages: 4,
+      trainMix: [0.25, 0.25, 0.25, 0.25],
+      size: 32,
+    },
+    { force: true },
+  );
+  data = path.join(root, 'synthetic', 'train');
+  val = path.join(root, 'synthetic', 'rfw');
+});
+
+describe('a training run', () => {
+  it('writes its configuration, status, per-step and per-epoch metrics, log and checkpoints', async () => {
+    const outcome = await startRun(run('whole'));
+    expect(outcome.state).toBe('completed');
+    const dir = outcome.runDir;
+    expect(status(dir)).toMatchObject({
+      state: 'completed',
+      epoch: 2,
+      step: 4,
+      totalSteps: 4,
+      stepsPerEpoch: 2,
+      checkpoint: 'checkpoints/epoch-2.gabn',
+    });
+    const saved = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    expect(saved).toMatchObject({ kind: 'train', preset: 'gabn', data, val });
+    expect(saved.config).toEqual(config);
+    const records = metrics(dir);
+    const steps = records.filter((r) => r.type === 'step');
+    const epochs = records.filter((r) => r.type === 'epoch');
+    expect(steps.map((r) => r.step)).toEqual([1, 2, 3, 4]);
+    for (const r of steps) {
+      for (const field of [
+        'loss',
+        'identityLoss',
+        'adversarialLoss',
+        'discriminatorLoss',
+        'discriminatorAccuracy',
+        'confidenceLoss',
+        'lr',
+        'imagesPerSecond',
+      ]) {
+        expect(Number.isFinite(r[field]), `${field} of step ${r.step}`).toBe(true);
+      }
+      expect(Object.keys(r.groupConfidence as object)).toEqual(['group-a', 'group-b', 'group-c', 'group-d']);
+    }
+    expect(epochs.map((r) => r.epoch)).toEqual([1, 2]);
+    for (const e of epochs) {
+      const v = e.validation as { groups: Record<string, number>; average: number; std: number; ser: number };
+      expect(Object.keys(v.groups)).toEqual(['group-a', 'group-b', 'group-c', 'group-d']);
+      const accuracies = Object.values(v.groups);
+      expect(v.average).toBeCloseTo(accuracies.reduce((a, b) => a + b, 0) / 4, 10);
+      for (const a of accuracies) expect(a).toBeGreaterThan(0);
+      expect(Number.isFinite(v.std)).toBe(true);
+    }
+    expect(existsSync(path.join(dir, 'checkpoints', 'epoch-1.gabn', 'optimizer.bin'))).toBe(true);
+    expect(readFileSync(path.join(dir, 'log.txt'), 'utf8')).toContain('epoch 2 validation: group-a');
+  });
+
+  it('stopped twice and resumed ends with the same weights, head, discriminator and optimiser as a run that never stopped', async () => {
+    const whole = path.join(root, 'whole');
+    // Without validation (it reads the weights, never changes them) to keep the test short.
+    const first = await startRun(run('interrupted', false), { stopAfterStep: 1 });
+    expect(first.state).toBe('stopped');
+    expect(first.message).toContain('gabn train --resume');
+    expect(status(first.runDir)).toMatchObject({
+      state: 'stopped',
+      step: 1,
+      checkpoint: 'checkpoints/step-1.gabn',
+    });
+    // Stop again in the second epoch, then finish.
+    const second = await resumeRun(first.runDir, { stopAfterStep: 3 });
+    expect(second.state).toBe('stopped');
+    const third = await resumeRun(first.runDir);
+    expect(third.state).toBe('completed');
+    const expected = files(whole, 'checkpoints/epoch-2.gabn');
+    const actual = files(first.runDir, 'checkpoints/epoch-2.gabn');
+    for (const name of Object.keys(expected)) {
+      expect(actual[name]!.equals(expected[name]!), `${name} differs`).toBe(true);
+    }
+    const steps = (dir: string) =>
+      metrics(dir)
+        .filter((r) => r.type === 'step')
+        .map((r) => r.loss);
+    expect(steps(first.runDir)).toEqual(steps(whole));
+  });
+
+  it('stops at a non-finite loss, says where, and keeps the last good checkpoint', async () => {
+    // On wasm: this test is about the run's reaction, and wasm steps are ten times faster than cpu's.
+    await loadEngine({ backend: 'wasm' });
+    const outcome = await startRun(run('diverged', false), {
+      onBatch: (batch, step) =>
+        step === 3 ? { ...batch, images: tf.fill(batch.images.shape, Number.NaN) as tf.Tensor4D } : undefined,
+    });
+    expect(outcome.state).toBe('failed');
+    expect(outcome.message).toContain('step 3 (epoch 2)');
+    expect(outcome.message).toContain('not finite');
+    expect(outcome.checkpoint).toBe('checkpoints/epoch-1.gabn');
+    expect(status(outcome.runDir)).toMatchObject({
+      state: 'failed',
+      step: 2,
+      checkpoint: 'checkpoints/epoch-1.gabn',
+    });
+    expect(existsSync(path.join(outcome.runDir, 'checkpoints', 'epoch-1.gabn', 'weights.bin'))).toBe(true);
+    expect(existsSync(path.join(outcome.runDir, 'checkpoints', 'epoch-2.gabn'))).toBe(false);
+  });
+});
+
+describe('gabn train', () => {
+  it('refuses an unknown setting and an out-of-range value before writing anything', () => {
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'gabn-train-cli-')), 'run');
+    const result = spawnSync(
+      process.execPath,
+      [
+        'bin/gabn.js',
+        'train',
+        '--preset',
+        'gabn',
+        '--config',
+        'tiny',
+        '--data',
+        'x',
+        '--out',
+        out,
+        '--set',
+        'optimizer.lernRate=0.1',
+        '--set',
+        'erase.count=-2',
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('optimizer.lernRate');
+    expect(result.stderr).toContain('erase.count');
+    expect(existsSync(out)).toBe(false);
+  });
+});
