@@ -3,8 +3,8 @@
  * contents, exact resume (a run stopped twice and resumed ends with the same bytes as one that never
  * stopped), and a non-finite loss stopping the run with the last good checkpoint kept.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -214,5 +214,51 @@ describe('gabn train', () => {
     expect(result.stderr).toContain('optimizer.lernRate');
     expect(result.stderr).toContain('erase.count');
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('gabn train and Ctrl-C', () => {
+  it('stops after the current step on SIGINT, saves, and --resume finishes the run', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gabn-train-sigint-'));
+    const configFile = path.join(dir, 'config.json');
+    writeFileSync(configFile, JSON.stringify({ ...config, epochs: 3 }));
+    const out = path.join(dir, 'run');
+    const env = { ...process.env, GABN_BACKEND: 'wasm' };
+    const child = spawn(
+      process.execPath,
+      ['bin/gabn.js', 'train', '--preset', 'gabn', '--config', configFile, '--data', data, '--out', out],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => {
+      output += t;
+    });
+    child.stderr.setEncoding('utf8').on('data', (t: string) => {
+      output += t;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Interrupt once the first step is in metrics.jsonl.
+    await expect
+      .poll(() => existsSync(path.join(out, 'metrics.jsonl')), { timeout: 60_000, interval: 100 })
+      .toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(output).toContain('SIGINT: stopping after the current step');
+    const stopped = status(out);
+    expect(stopped.state).toBe('stopped');
+    expect(stopped.checkpoint).toMatch(/^checkpoints\/(step|epoch)-\d+\.gabn$/);
+    expect(stopped.step).toBeLessThan(6);
+
+    const resumed = spawnSync(process.execPath, ['bin/gabn.js', 'train', '--resume', out], {
+      env,
+      encoding: 'utf8',
+    });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('completed 3 epochs (6 steps)');
+    expect(status(out)).toMatchObject({ state: 'completed', step: 6 });
+    const steps = metrics(out)
+      .filter((r) => r.type === 'step')
+      .map((r) => r.step);
+    expect(steps).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });
