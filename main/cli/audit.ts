@@ -72,15 +72,17 @@ const options = {
 } as const;
 
 /** Every report format; HTML and PDF also show the other audited checkpoint side by side. */
-const WRITERS: Record<string, (file: string, reports: AuditReport[], options: HtmlOptions) => Promise<void>> =
-  {
-    '.json': (file, reports) => writeJsonReport(file, reports[0]!),
-    '.csv': (file, reports) => writeCsvReport(file, reports[0]!),
-    '.html': (file, reports, options) => writeHtmlReport(file, reports, options),
-    '.pdf': (file, reports, options) => writePdfReport(file, renderHtmlReport(reports, options)),
-  };
+export const WRITERS: Record<
+  string,
+  (file: string, reports: AuditReport[], options: HtmlOptions) => Promise<void>
+> = {
+  '.json': (file, reports) => writeJsonReport(file, reports[0]!),
+  '.csv': (file, reports) => writeCsvReport(file, reports[0]!),
+  '.html': (file, reports, options) => writeHtmlReport(file, reports, options),
+  '.pdf': (file, reports, options) => writePdfReport(file, renderHtmlReport(reports, options)),
+};
 
-interface Source {
+export interface Source {
   /** The compute backend, when a checkpoint produced the distances. */
   readonly backend?: string;
   readonly groups: GroupPairs[];
@@ -119,7 +121,7 @@ function datasetHash(dataset: Dataset): string {
   return hash.digest('hex');
 }
 
-async function loadCheckpointSource(
+export async function loadCheckpointSource(
   checkpoint: string,
   dataset: Dataset,
   opts: ParsedOptions,

@@ -1,3 +1,4 @@
+import { ablateCommand } from './ablate.ts';
 import { auditCommand } from './audit.ts';
 import { checkpointInfoCommand } from './checkpoint-info.ts';
 import type { CliCommand } from './command.ts';
@@ -22,4 +23,5 @@ export const commands: readonly CliCommand[] = [
   gamCommand,
   auditCommand,
   trainCommand,
+  ablateCommand,
 ];
