@@ -105,7 +105,12 @@ protocol.registerSchemesAsPrivileged([
 
 async function start(): Promise<void> {
   await app.whenReady();
-  const service = createService({ workspace: workspaceArgument(), host: 'electron' });
+  // `gabn start` asks for the demo to be prepared on first start (its progress shows in the window).
+  const service = createService({
+    workspace: workspaceArgument(),
+    host: 'electron',
+    prepareDemo: process.argv.includes('--prepare-demo'),
+  });
   protocol.handle('app', serveApp(service));
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   registerApi(ipcMain, service);
