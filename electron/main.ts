@@ -136,6 +136,14 @@ async function start(): Promise<void> {
     });
     return result.canceled ? undefined : result.filePaths[0];
   });
+  handleValidated(ipcMain, 'gabn:pick-csv-file', async (title) => {
+    const result = await dialog.showOpenDialog(window, {
+      title: String(title),
+      properties: ['openFile'],
+      filters: [{ name: 'CSV', extensions: ['csv'] }],
+    });
+    return result.canceled ? undefined : result.filePaths[0];
+  });
   const offs = API_EVENTS.map((event) =>
     service.on(event, (payload) => {
       if (!window.isDestroyed()) window.webContents.send('gabn:event', { event, payload });

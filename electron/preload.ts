@@ -60,4 +60,7 @@ contextBridge.exposeInMainWorld('gabn', {
   pickFolder(title: string): Promise<string | undefined> {
     return ipcRenderer.invoke('gabn:pick-folder', String(title).slice(0, 200));
   },
+  pickCsvFile(title: string): Promise<string | undefined> {
+    return ipcRenderer.invoke('gabn:pick-csv-file', String(title).slice(0, 200));
+  },
 });

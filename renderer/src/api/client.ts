@@ -17,6 +17,8 @@ export interface ApiClient {
   on<E extends ApiEventName>(event: E, listener: (payload: ApiEvents[E]) => void): () => void;
   /** Asks the user for a folder (Electron's native dialog); undefined where the host has none. */
   readonly pickFolder?: (title: string) => Promise<string | undefined>;
+  /** Asks the user for a CSV file (a manifest or pairs CSV); undefined where the host has no dialog. */
+  readonly pickCsvFile?: (title: string) => Promise<string | undefined>;
 }
 
 /** A failed call, carrying the engine's error fields. */

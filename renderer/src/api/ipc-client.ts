@@ -16,6 +16,7 @@ import { ApiCallError, type ApiClient } from './client.ts';
 /** What the preload puts on window: the bridge plus the native folder dialog. */
 export interface PreloadBridge extends GabnBridge {
   pickFolder(title: string): Promise<string | undefined>;
+  pickCsvFile(title: string): Promise<string | undefined>;
 }
 
 declare global {
@@ -38,5 +39,11 @@ export function createIpcClient(bridge: PreloadBridge): ApiClient {
   function on<E extends ApiEventName>(event: E, listener: (payload: ApiEvents[E]) => void): () => void {
     return bridge.on(event, listener);
   }
-  return { host: 'electron', call, on, pickFolder: (title) => bridge.pickFolder(title) };
+  return {
+    host: 'electron',
+    call,
+    on,
+    pickFolder: (title) => bridge.pickFolder(title),
+    pickCsvFile: (title) => bridge.pickCsvFile(title),
+  };
 }
