@@ -62,6 +62,15 @@ async function changedPixels(page: Page): Promise<number> {
   });
 }
 
+/** Picks a group and waits until the grid shows its images (not those of the group shown before). */
+async function showGroup(page: Page, group: string): Promise<void> {
+  await page.click(`[data-testid="group-${group}"]`);
+  await page.waitForFunction((name) => {
+    const titles = Array.from(document.querySelectorAll('.thumb'), (e) => e.getAttribute('title') ?? '');
+    return titles.length > 0 && titles.every((t) => t.includes(`${name}/`));
+  }, group);
+}
+
 /** Waits for the overlay to be drawn again after an action. */
 async function redrawn(page: Page, action: () => Promise<void>): Promise<void> {
   const before = Number(await page.getAttribute('[data-testid="gam-overlay"]', 'data-draws'));
@@ -94,8 +103,7 @@ async function scenario(page: Page, prefix: string, host: 'browser' | 'electron'
 
   // Browse group-b of the workspace's synthetic test set.
   await page.click('[data-testid="nav-browse"]');
-  await page.click('[data-testid="group-group-b"]');
-  await page.waitForSelector('.thumb');
+  await showGroup(page, 'group-b');
   const shown = await page.$$eval('.thumb', (els) => els.map((e) => e.getAttribute('title') ?? ''));
   expect(shown.length).toBe(40);
   expect(shown.every((t) => t.includes('group-b/'))).toBe(true);
@@ -270,11 +278,10 @@ describe('npm start on a machine without Electron', () => {
       await page.screenshot({ path: path.join(SHOTS, 'demo-checkpoints.png') });
 
       await page.click('[data-testid="nav-browse"]');
-      await page.click('[data-testid="group-group-b"]');
-      await page.waitForSelector('.thumb');
+      await showGroup(page, 'group-b');
       expect(await page.textContent('[data-testid="group-group-b"]')).toContain('180');
       await page.click('.thumb >> nth=5');
-      await page.waitForSelector('[data-testid="map-stats"] >> text=half the attention', { timeout: 60_000 });
+      await page.waitForSelector('[data-testid="map-stats"] >> text=half the attention', { timeout: 120_000 });
       await page.waitForFunction(
         () => Number(document.querySelector('[data-testid="gam-overlay"]')?.getAttribute('data-draws')) >= 1,
       );
