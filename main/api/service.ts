@@ -20,6 +20,7 @@ import { embedImages } from '../eval/embeddings.ts';
 import { l2Normalize, squaredDistance } from '../eval/pair-distances.ts';
 import { verify } from '../eval/verification.ts';
 import { encodePng } from '../gabn/attention-figures.ts';
+import { partnerIndex } from '../gabn/attention-job.ts';
 import { massFraction, normalisedEntropy } from '../gabn/attention-stats.ts';
 import { computeAttribution } from '../gabn/attribution.ts';
 import { randomEraseMasks, sensitiveRegionMasks } from '../gabn/masks.ts';
@@ -127,29 +128,6 @@ function finiteOrNull(x: number): number | null {
 
 function entryOf(image: FaceImage, id: number): ImageEntry {
   return { id, relative: image.relative, identity: image.identity, group: image.group };
-}
-
-function partnerIndex(dataset: Dataset): (index: number) => number | undefined {
-  const partners = new Map<number, number>();
-  for (const p of dataset.pairs) {
-    if (!p.same) continue;
-    if (!partners.has(p.a)) partners.set(p.a, p.b);
-    if (!partners.has(p.b)) partners.set(p.b, p.a);
-  }
-  const byIdentity = new Map<string, number[]>();
-  dataset.images.forEach((image, i) => {
-    if (image.identity === '') return;
-    const key = `${image.group}\u0000${image.identity}`;
-    const list = byIdentity.get(key);
-    if (list === undefined) byIdentity.set(key, [i]);
-    else list.push(i);
-  });
-  return (index) => {
-    const direct = partners.get(index);
-    if (direct !== undefined) return direct;
-    const image = dataset.images[index]!;
-    return byIdentity.get(`${image.group}\u0000${image.identity}`)?.find((i) => i !== index);
-  };
 }
 
 function summariseDataset(id: string, dataset: Dataset): DatasetSummary {

@@ -59,7 +59,7 @@ export interface AttentionJobResult {
  * Each image's partner for the pair GAM: its first genuine pair partner, else another image of the
  * same identity and group (indexed once, not searched per image).
  */
-function partnerIndex(dataset: Dataset): (index: number) => number | undefined {
+export function partnerIndex(dataset: Dataset): (index: number) => number | undefined {
   const partners = new Map<number, number>();
   for (const p of dataset.pairs) {
     if (!p.same) continue;

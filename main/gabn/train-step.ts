@@ -190,8 +190,16 @@ export function discriminatorGradients(state: TrainState, gam: tf.Tensor3D, grou
   return { loss, accuracy, grads: byName };
 }
 
-function discriminatorRate(config: TrainingConfig, learningRate: number): number {
-  return (learningRate * config.discriminator.learningRate) / config.optimizer.learningRate;
+/** One SGD update of the discriminator (its rate follows the face network's schedule), then frees `grads`. */
+function updateDiscriminator(
+  state: TrainState,
+  grads: Gradients,
+  config: TrainingConfig,
+  learningRate: number,
+): void {
+  const rate = (learningRate * config.discriminator.learningRate) / config.optimizer.learningRate;
+  sgdStep(state.discriminatorOptimizer!, discriminatorParams(state), grads, rate);
+  disposeGradients(grads);
 }
 
 /** Step 4: the discriminator on detached GAMs (Eq. 3). Returns its loss and accuracy before the update. */
@@ -203,13 +211,7 @@ export function discriminatorStep(
   learningRate: number,
 ) {
   const { loss, accuracy, grads } = discriminatorGradients(state, gam, batch.groups);
-  sgdStep(
-    state.discriminatorOptimizer!,
-    discriminatorParams(state),
-    grads,
-    discriminatorRate(config, learningRate),
-  );
-  disposeGradients(grads);
+  updateDiscriminator(state, grads, config, learningRate);
   return { loss, accuracy };
 }
 
@@ -426,13 +428,7 @@ export function trainStep(
           compute: () => discriminatorGradients(state, prepared[k]!.gam!, part.groups),
         })),
       );
-      sgdStep(
-        state.discriminatorOptimizer!,
-        discriminatorParams(state),
-        grads,
-        discriminatorRate(config, learningRate),
-      );
-      disposeGradients(grads);
+      updateDiscriminator(state, grads, config, learningRate);
       discriminator = {
         loss: weighted(
           results.map((r) => r.loss),

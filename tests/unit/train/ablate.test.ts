@@ -8,27 +8,16 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SYNTH, generateSyntheticDataset } from '../../../main/data/synth/generate.ts';
+import { makeTinyTrainingSet } from './tiny-training-set.ts';
 
 let root: string;
 let configFile: string;
+let data: string;
+let val: string;
 
 beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'gabn-ablate-'));
-  await generateSyntheticDataset(
-    path.join(root, 'synthetic'),
-    {
-      ...DEFAULT_SYNTH,
-      seed: 5,
-      ids: 20,
-      images: 2,
-      trainIds: 4,
-      trainImages: 4,
-      trainMix: [0.25, 0.25, 0.25, 0.25],
-      size: 32,
-    },
-    { force: true },
-  );
+  ({ data, val } = await makeTinyTrainingSet(root));
   configFile = path.join(root, 'tiny16.json');
   writeFileSync(
     configFile,
@@ -51,9 +40,9 @@ function ablate(out: string) {
       'bin/gabn.js',
       'ablate',
       '--data',
-      path.join(root, 'synthetic', 'train'),
+      data,
       '--val',
-      path.join(root, 'synthetic', 'rfw'),
+      val,
       '--out',
       out,
       '--presets',

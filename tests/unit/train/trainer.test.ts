@@ -8,11 +8,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SYNTH, generateSyntheticDataset } from '../../../main/data/synth/generate.ts';
 import { loadEngine, tf } from '../../../main/engine/index.ts';
 import { resolveTrainingConfig } from '../../../main/gabn/presets.ts';
 import type { RunStatus } from '../../../main/gabn/run-files.ts';
 import { resumeRun, startRun } from '../../../main/gabn/trainer.ts';
+import { makeTinyTrainingSet } from './tiny-training-set.ts';
 
 let root: string;
 let data: string;
@@ -72,22 +72,7 @@ function metrics(runDir: string): Record<string, unknown>[] {
 beforeAll(async () => {
   await loadEngine({ backend: 'cpu' });
   root = mkdtempSync(path.join(os.tmpdir(), 'gabn-train-'));
-  await generateSyntheticDataset(
-    path.join(root, 'synthetic'),
-    {
-      ...DEFAULT_SYNTH,
-      seed: 5,
-      ids: 20,
-      images: 2,
-      trainIds: 4,
-      trainImages: 4,
-      trainMix: [0.25, 0.25, 0.25, 0.25],
-      size: 32,
-    },
-    { force: true },
-  );
-  data = path.join(root, 'synthetic', 'train');
-  val = path.join(root, 'synthetic', 'rfw');
+  ({ data, val } = await makeTinyTrainingSet(root));
 });
 
 describe('a training run', () => {
