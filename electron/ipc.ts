@@ -7,7 +7,7 @@
 import type { IpcMain, IpcMainInvokeEvent, WebFrameMain } from 'electron';
 import { toApiError } from '../main/api/api-error.ts';
 import { API_METHODS } from '../main/api/contract.ts';
-import type { GabnService } from '../main/api/service.ts';
+import type { HostedService } from '../main/api/service.ts';
 
 /** The origin the renderer is loaded from (see main.ts: the app:// protocol). */
 export const APP_ORIGIN = 'app://gabn';
@@ -48,7 +48,7 @@ export function handleValidated(
 }
 
 /** Every method of the contract, each on channel `gabn:<method>`. */
-export function registerApi(ipcMain: IpcMain, service: GabnService): void {
+export function registerApi(ipcMain: IpcMain, service: HostedService): void {
   for (const method of API_METHODS) {
     handleValidated(ipcMain, `gabn:${method}`, (argument) => service.call(method, argument));
   }

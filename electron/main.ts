@@ -19,7 +19,8 @@ import { OutsideError, resolveContained } from '../main/api/containment.ts';
 import { API_EVENTS } from '../main/api/contract.ts';
 import { contentSecurityPolicy } from '../main/api/csp.ts';
 import { createMediaServer } from '../main/api/media.ts';
-import { createService, type GabnService } from '../main/api/service.ts';
+import { createRemoteService } from '../main/api/remote-service.ts';
+import type { HostedService } from '../main/api/service.ts';
 import { defaultWorkspace } from '../main/api/workspace.ts';
 import { APP_ORIGIN, handleValidated, registerApi } from './ipc.ts';
 
@@ -70,7 +71,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** app://gabn/… : the renderer's files and the media under media/… (same paths as the browser host). */
-function serveApp(service: GabnService): (request: Request) => Promise<Response> {
+function serveApp(service: HostedService): (request: Request) => Promise<Response> {
   const media = createMediaServer(service);
   return async (request) => {
     const url = new URL(request.url);
@@ -106,7 +107,8 @@ protocol.registerSchemesAsPrivileged([
 async function start(): Promise<void> {
   await app.whenReady();
   // `gabn start` asks for the demo to be prepared on first start (its progress shows in the window).
-  const service = createService({
+  // The service runs in a process of its own: engine work never blocks the window's process.
+  const service = createRemoteService({
     workspace: workspaceArgument(),
     host: 'electron',
     prepareDemo: process.argv.includes('--prepare-demo'),

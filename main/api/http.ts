@@ -30,7 +30,7 @@ import { OutsideError, resolveContained } from './containment.ts';
 import { API_EVENTS, type ImageBytes } from './contract.ts';
 import { contentSecurityPolicy } from './csp.ts';
 import { createMediaServer } from './media.ts';
-import type { GabnService } from './service.ts';
+import type { HostedService } from './service.ts';
 import { isApiMethod } from './validation.ts';
 
 export const DEFAULT_RENDERER_DIST = fileURLToPath(new URL('../../renderer/dist', import.meta.url));
@@ -163,7 +163,7 @@ function decodeSegment(segment: string): string {
 }
 
 export async function startBrowserHost(
-  service: GabnService,
+  service: HostedService,
   options: BrowserHostOptions = {},
 ): Promise<BrowserHost> {
   const token = options.token ?? randomBytes(24).toString('base64url');

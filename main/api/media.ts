@@ -13,7 +13,7 @@ import { encodePng } from '../gabn/attention-figures.ts';
 import { type ColormapName, overlayAttention, parseColormapName } from '../gabn/colormap.ts';
 import type { AttributionMethod, ImageBytes } from './contract.ts';
 import { LruCache } from './lru.ts';
-import type { GabnService } from './service.ts';
+import type { HostedService } from './service.ts';
 import { validateArgument } from './validation.ts';
 
 export interface MediaServer {
@@ -21,7 +21,7 @@ export interface MediaServer {
   get(segments: readonly string[], query: URLSearchParams): Promise<ImageBytes>;
 }
 
-export function createMediaServer(service: GabnService, overlayEntries = 256): MediaServer {
+export function createMediaServer(service: HostedService, overlayEntries = 256): MediaServer {
   const overlays = new LruCache<string, ImageBytes>(overlayEntries);
 
   async function overlay(parts: readonly string[], query: URLSearchParams): Promise<ImageBytes> {

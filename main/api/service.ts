@@ -76,6 +76,15 @@ export interface GabnService extends GabnApi {
   close(): Promise<void>;
 }
 
+/**
+ * What a host (the browser host, the Electron shell, the media server) needs of the service: the
+ * service itself, or its proxy to a service process (remote-service.ts).
+ */
+export type HostedService = Pick<
+  GabnService,
+  'call' | 'on' | 'allowedRoots' | 'workspace' | 'close' | 'computeAttribution' | 'readImage' | 'readRunFile'
+>;
+
 interface OpenCheckpoint {
   readonly summary: CheckpointSummary;
   readonly json: Record<string, unknown>;

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { startBrowserHost } from '../api/http.ts';
-import { createService } from '../api/service.ts';
+import { createRemoteService } from '../api/remote-service.ts';
 import { defaultWorkspace } from '../api/workspace.ts';
 import { GabnError } from '../errors.ts';
 import { formatOptions, parseArgs } from './args.ts';
@@ -25,7 +25,8 @@ export async function serveUntilAborted(
   context: CliContext,
   settings: { readonly prepareDemo?: boolean } = {},
 ): Promise<number> {
-  const service = createService({ workspace, host: 'browser', ...settings });
+  // The service runs in a process of its own, so the HTTP server answers while a map is computed.
+  const service = createRemoteService({ workspace, host: 'browser', ...settings });
   const host = await startBrowserHost(service, port === undefined ? {} : { port });
   context.stdout.write(`GABN Studio (browser host) for the workspace ${workspace}\nOpen ${host.url}\n`);
   context.stdout.write('Press Ctrl-C to stop.\n');

@@ -89,7 +89,10 @@ async function scenario(page: Page, prefix: string, host: 'browser' | 'electron'
   });
   page.on('pageerror', (e) => problems.push(e.message));
 
-  await expect.poll(() => page.textContent('[data-testid="status-bar"]')).toContain('backend');
+  // The service process starts and loads the compute backend before the first status arrives.
+  await expect
+    .poll(() => page.textContent('[data-testid="status-bar"]'), { timeout: 60_000 })
+    .toContain('backend');
   expect(await page.textContent('[data-testid="status-bar"]')).toContain(`${host} host`);
 
   // Checkpoints: open the tiny network by path and inspect it.
@@ -281,7 +284,9 @@ describe('npm start on a machine without Electron', () => {
       await showGroup(page, 'group-b');
       expect(await page.textContent('[data-testid="group-group-b"]')).toContain('180');
       await page.click('.thumb >> nth=5');
-      await page.waitForSelector('[data-testid="map-stats"] >> text=half the attention', { timeout: 120_000 });
+      await page.waitForSelector('[data-testid="map-stats"] >> text=half the attention', {
+        timeout: 120_000,
+      });
       await page.waitForFunction(
         () => Number(document.querySelector('[data-testid="gam-overlay"]')?.getAttribute('data-draws')) >= 1,
       );
