@@ -39,18 +39,16 @@ function report(outcome: TrainOutcome, context: CliContext): number {
 }
 
 function progressOf(context: CliContext): { update(done: number, total: number): void; done(): void } {
-  let line: ProgressLine | undefined;
-  let first = 0;
+  // The clock starts before the first step, so the first rate is that step's (not an instant).
+  const line: ProgressLine = progressLine(context.stderr, 'training steps');
+  let first: number | undefined;
   return {
     update(done, total) {
-      if (!line) {
-        // ETA from this session's steps only (a resumed run starts part way).
-        first = done - 1;
-        line = progressLine(context.stderr, 'training steps');
-      }
+      // ETA from this session's steps only (a resumed run starts part way).
+      if (first === undefined) first = done - 1;
       line.update(done - first, total - first);
     },
-    done: () => line?.done(),
+    done: () => line.done(),
   };
 }
 
