@@ -83,6 +83,8 @@ interface Position {
   readonly shuffle: PrngState;
   readonly augment: PrngState;
   readonly mask: PrngState;
+  /** Seconds already spent on this epoch before the stop (so a resumed epoch reports its whole time). */
+  readonly epochSeconds?: number;
 }
 
 /** The training set as the step needs it: identities as head classes, groups as discriminator classes. */
@@ -315,7 +317,7 @@ async function trainLoop(session: Session, start: Position, hooks: TrainHooks): 
     );
     const first = epoch === start.epoch ? start.stepInEpoch : 0;
     if (first === 0) log(`epoch ${epoch + 1}/${config.epochs}: learning rate ${lr}`);
-    const epochStarted = Date.now();
+    const epochStarted = Date.now() - (epoch === start.epoch ? (start.epochSeconds ?? 0) * 1000 : 0);
     for (let k = first; k < session.stepsPerEpoch; k++) {
       const began = Date.now();
       const loaded = await loadBatch(session, order.slice(k * config.batchSize, (k + 1) * config.batchSize));
@@ -355,6 +357,7 @@ async function trainLoop(session: Session, start: Position, hooks: TrainHooks): 
             shuffle: session.shuffle.state(),
             augment: session.augment.state(),
             mask: session.state.maskPrng.state(),
+            epochSeconds: (Date.now() - epochStarted) / 1000,
           },
           {},
         );

@@ -139,6 +139,14 @@ describe('a training run', () => {
     expect(second.state).toBe('stopped');
     const third = await resumeRun(first.runDir);
     expect(third.state).toBe('completed');
+    // Epoch 1 was cut at step 1: its reported time includes the time spent before the stop.
+    const saved = JSON.parse(
+      readFileSync(path.join(first.runDir, 'checkpoints', 'step-1.gabn', 'checkpoint.json'), 'utf8'),
+    );
+    const before = saved.optimizer.state.position.epochSeconds as number;
+    expect(before).toBeGreaterThan(0);
+    const epoch1 = metrics(first.runDir).find((r) => r.type === 'epoch' && r.epoch === 1)!;
+    expect(epoch1.seconds as number).toBeGreaterThan(before);
     const expected = files(whole, 'checkpoints/epoch-2.gabn');
     const actual = files(first.runDir, 'checkpoints/epoch-2.gabn');
     for (const name of Object.keys(expected)) {
