@@ -1,5 +1,6 @@
 import { ablateCommand } from './ablate.ts';
 import { auditCommand } from './audit.ts';
+import { checkpointExportCommand } from './checkpoint-export.ts';
 import { checkpointInfoCommand } from './checkpoint-info.ts';
 import type { CliCommand } from './command.ts';
 import { dataCheckCommand } from './data-check.ts';
@@ -19,6 +20,7 @@ export const commands: readonly CliCommand[] = [
   dataCheckCommand,
   synthCommand,
   checkpointInfoCommand,
+  checkpointExportCommand,
   importFaceApiCommand,
   gamCommand,
   auditCommand,

@@ -108,9 +108,9 @@ async function valuesOf(
 }
 
 function encode(tensors: readonly NamedValues[], file: string, storage: 'float32' | 'float16') {
-  const half = storage === 'float16';
   const chunks: Uint8Array[] = [];
   const weights = tensors.map(({ name, shape, values }) => {
+    let fitsHalf = true;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
       if (!Number.isFinite(v)) {
@@ -120,17 +120,11 @@ function encode(tensors: readonly NamedValues[], file: string, storage: 'float32
         });
       }
       // Rounding up to 65520 and beyond gives Infinity in float16.
-      if (half && Math.abs(v) >= FLOAT16_MAX + 16) {
-        throw new GabnError(
-          'checkpoint',
-          `tensor '${name}' holds ${v}, beyond float16's range ±${FLOAT16_MAX}`,
-          {
-            file,
-            expected: 'float32 storage for this checkpoint',
-          },
-        );
-      }
+      if (Math.abs(v) >= FLOAT16_MAX + 16) fitsHalf = false;
     }
+    // float16 storage keeps a tensor in float32 when a value is beyond float16's range (batch-norm
+    // running variances can be): the manifest says so per tensor.
+    const half = storage === 'float16' && fitsHalf;
     const data = half ? float32ArrayToFloat16(values) : values;
     chunks.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     return half
