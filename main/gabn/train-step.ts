@@ -289,11 +289,15 @@ function allFinite(loss: number, grads: Gradients): boolean {
   );
 }
 
-function notFinite(loss: number, what = `loss ${loss}`): GabnError {
-  return new GabnError(
-    'internal',
-    `the loss or its gradient is not finite (${what}): the weights were left unchanged`,
-  );
+/** A step whose loss, gradient or forward pass is not finite: nothing was changed. */
+export class NonFiniteStepError extends GabnError {
+  constructor(what: string) {
+    super('internal', `the loss or its gradient is not finite (${what}): the weights were left unchanged`);
+  }
+}
+
+function notFinite(loss: number, what = `loss ${loss}`): NonFiniteStepError {
+  return new NonFiniteStepError(what);
 }
 
 /** The batch-norm running estimates, saved so that a step that goes wrong can be undone. */

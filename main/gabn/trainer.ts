@@ -40,7 +40,13 @@ import {
   writeRunStatus,
 } from './run-files.ts';
 import { epochOrder } from './sampler.ts';
-import { type StepMetrics, type TrainBatch, type TrainState, trainStep } from './train-step.ts';
+import {
+  NonFiniteStepError,
+  type StepMetrics,
+  type TrainBatch,
+  type TrainState,
+  trainStep,
+} from './train-step.ts';
 import type { TrainingConfig } from './training-config.ts';
 
 export interface TrainHooks {
@@ -327,7 +333,7 @@ async function trainLoop(session: Session, start: Position, hooks: TrainHooks): 
       try {
         metrics = trainStep(session.state, batch, config, lr, session.set.dataset.groups.length);
       } catch (error) {
-        if (error instanceof GabnError && /not finite/.test(error.message)) {
+        if (error instanceof NonFiniteStepError) {
           const kept = lastCheckpoint
             ? `the last good checkpoint is ${lastCheckpoint}`
             : 'no checkpoint was saved yet';
@@ -459,8 +465,7 @@ export async function startRun(request: NewRun, hooks: TrainHooks = {}): Promise
       config.seed,
     );
   }
-  const session0 = { set, config };
-  const steps = stepsPerEpoch(session0.set, config);
+  const steps = stepsPerEpoch(set, config);
   let state = newState(config, set.dataset.groups.length, set.identities, face);
   if (fromCheckpoint?.head && fromCheckpoint.head.classes === set.identities) {
     state = { ...state, head: fromCheckpoint.head };
