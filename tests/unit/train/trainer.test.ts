@@ -11,11 +11,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine, tf } from '../../../main/engine/index.ts';
 import { resolveTrainingConfig } from '../../../main/gabn/presets.ts';
 import type { RunStatus } from '../../../main/gabn/run-files.ts';
-import { resumeRun, startRun } from '../../../main/gabn/trainer.ts';
+import { resumeRun, startRun, type TrainOutcome } from '../../../main/gabn/trainer.ts';
 import { makeTinyTrainingSet } from './tiny-training-set.ts';
 
 let root: string;
 let data: string;
+let whole: TrainOutcome;
 let val: string;
 
 const config = resolveTrainingConfig({
@@ -73,13 +74,14 @@ beforeAll(async () => {
   await loadEngine({ backend: 'cpu' });
   root = mkdtempSync(path.join(os.tmpdir(), 'gabn-train-'));
   ({ data, val } = await makeTinyTrainingSet(root));
-});
+  // The uninterrupted run: its folder is checked, and the resumed run is compared with it.
+  whole = await startRun(run('whole'));
+}, 300_000);
 
 describe('a training run', () => {
   it('writes its configuration, status, per-step and per-epoch metrics, log and checkpoints', async () => {
-    const outcome = await startRun(run('whole'));
-    expect(outcome.state).toBe('completed');
-    const dir = outcome.runDir;
+    expect(whole.state).toBe('completed');
+    const dir = whole.runDir;
     expect(status(dir)).toMatchObject({
       state: 'completed',
       epoch: 2,
@@ -124,7 +126,6 @@ describe('a training run', () => {
   });
 
   it('stopped twice and resumed ends with the same weights, head, discriminator and optimiser as a run that never stopped', async () => {
-    const whole = path.join(root, 'whole');
     // Without validation (it reads the weights, never changes them) to keep the test short.
     const first = await startRun(run('interrupted', false), { stopAfterStep: 1 });
     expect(first.state).toBe('stopped');
@@ -147,7 +148,7 @@ describe('a training run', () => {
     expect(before).toBeGreaterThan(0);
     const epoch1 = metrics(first.runDir).find((r) => r.type === 'epoch' && r.epoch === 1)!;
     expect(epoch1.seconds as number).toBeGreaterThan(before);
-    const expected = files(whole, 'checkpoints/epoch-2.gabn');
+    const expected = files(whole.runDir, 'checkpoints/epoch-2.gabn');
     const actual = files(first.runDir, 'checkpoints/epoch-2.gabn');
     for (const name of Object.keys(expected)) {
       expect(actual[name]!.equals(expected[name]!), `${name} differs`).toBe(true);
@@ -156,7 +157,7 @@ describe('a training run', () => {
       metrics(dir)
         .filter((r) => r.type === 'step')
         .map((r) => r.loss);
-    expect(steps(first.runDir)).toEqual(steps(whole));
+    expect(steps(first.runDir)).toEqual(steps(whole.runDir));
   });
 
   it('stops at a non-finite loss, says where, and keeps the last good checkpoint', async () => {
