@@ -18,19 +18,13 @@ import {
   prepareDemoWorkspace,
 } from '../main/api/demo-workspace.ts';
 import { ensureRendererBuilt } from '../main/cli/renderer-build.ts';
+import { HEADLESS_CHROMIUM_ARGS } from '../main/report/pdf.ts';
 import { clickToOverlay, scrollGrid } from './app-browser.ts';
 import { makeGridDataset } from './app-grid-dataset.ts';
 import { startServe } from './app-host.ts';
 import { median, runTorchReference } from './timing.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-];
 const CACHED_REPEATS = 20;
 const COLD_IMAGES = 5;
 const BROWSER_IMAGES = 4;
@@ -158,7 +152,7 @@ try {
   }));
 
   // In the page: thumbnails whose maps are cached, clicked in turn.
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: HEADLESS_CHROMIUM_ARGS });
   const clicks: number[] = [];
   const scrolls: { step: number; frames: Awaited<ReturnType<typeof scrollGrid>> }[] = [];
   let idle: number[] = [];

@@ -18,6 +18,7 @@ import { toApiError } from '../main/api/api-error.ts';
 import { OutsideError, resolveContained } from '../main/api/containment.ts';
 import { API_EVENTS } from '../main/api/contract.ts';
 import { contentSecurityPolicy } from '../main/api/csp.ts';
+import { STATIC_TYPES } from '../main/api/http.ts';
 import { createMediaServer } from '../main/api/media.ts';
 import { createRemoteService } from '../main/api/remote-service.ts';
 import type { HostedService } from '../main/api/service.ts';
@@ -61,15 +62,6 @@ function respond(
   });
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-};
-
 /** app://gabn/… : the renderer's files and the media under media/… (same paths as the browser host). */
 function serveApp(service: HostedService): (request: Request) => Promise<Response> {
   const media = createMediaServer(service);
@@ -84,7 +76,7 @@ function serveApp(service: HostedService): (request: Request) => Promise<Respons
       }
       const relative = url.pathname === '/' ? 'index.html' : `.${decodeURIComponent(url.pathname)}`;
       const file = resolveContained([DIST], relative, DIST);
-      const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
+      const type = STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream';
       const csp: Record<string, string> = type.startsWith('text/html')
         ? { 'Content-Security-Policy': contentSecurityPolicy() }
         : {};

@@ -52,7 +52,8 @@ export interface BrowserHost {
   close(): Promise<void>;
 }
 
-const STATIC_TYPES: Record<string, string> = {
+/** Content types of the renderer's files (the Electron shell serves the same files). */
+export const STATIC_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',

@@ -16,7 +16,7 @@ import { alignedPixels, flipHorizontal, loadAlignedImage } from '../data/image.t
 import { loadDataset } from '../data/load-dataset.ts';
 import { loadEngine, tf } from '../engine/index.ts';
 import { GabnError } from '../errors.ts';
-import { embedImages } from '../eval/embeddings.ts';
+import { checkpointHash, embedImages } from '../eval/embeddings.ts';
 import { l2Normalize, squaredDistance } from '../eval/pair-distances.ts';
 import { verify } from '../eval/verification.ts';
 import { encodePng } from '../gabn/attention-figures.ts';
@@ -89,6 +89,8 @@ interface OpenCheckpoint {
   readonly summary: CheckpointSummary;
   readonly json: Record<string, unknown>;
   embedder?: Promise<Embedder>;
+  /** Its files' hash, the embedding cache's key: computed once, not per chunk of embeddings. */
+  hash?: string;
 }
 
 interface OpenDataset {
@@ -383,11 +385,13 @@ export function createService(options: ServiceOptions): GabnService {
       ...new Set(pairIndices.flatMap((i) => [d.dataset.pairs[i]!.a, d.dataset.pairs[i]!.b])),
     ].sort((a, b) => a - b);
     const normalised = new Map<number, Float64Array>();
+    if (embeddingCacheDir !== null) c.hash ??= checkpointHash(c.summary.path);
     for (let start = 0; start < used.length; start += EMBED_CHUNK) {
       const chunk = used.slice(start, start + EMBED_CHUNK);
       const { embeddings } = await work.run('background', () =>
         embedImages(embedder, c.summary.path, d.dataset.images, chunk, {
           ...(embeddingCacheDir === undefined ? {} : { cacheDir: embeddingCacheDir }),
+          ...(c.hash === undefined ? {} : { checkpointHash: c.hash }),
         }),
       );
       for (const [index, e] of embeddings) normalised.set(index, l2Normalize(e));

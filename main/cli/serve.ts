@@ -18,6 +18,20 @@ const options = {
   },
 } as const;
 
+/** --port: any free port when absent. */
+export function portOption(value: unknown): number | undefined {
+  const port = value as number | undefined;
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw new GabnError('usage', `--port ${port}`, { expected: 'an integer in [0, 65535]' });
+  }
+  return port;
+}
+
+/** --workspace, else $GABN_WORKSPACE or the default demo workspace. */
+export function workspaceOption(value: unknown): string {
+  return path.resolve((value as string | undefined) ?? defaultWorkspace());
+}
+
 /** Runs the browser host until the context's signal (Ctrl-C) aborts. */
 export async function serveUntilAborted(
   workspace: string,
@@ -46,11 +60,6 @@ export const serveCommand: CliCommand = {
   async run(args, context) {
     const { options: o, positionals } = parseArgs(args, options);
     if (positionals.length > 0) throw new GabnError('usage', `unexpected argument '${positionals[0]}'`);
-    const port = o.port as number | undefined;
-    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
-      throw new GabnError('usage', `--port ${port}`, { expected: 'an integer in [0, 65535]' });
-    }
-    const workspace = path.resolve((o.workspace as string | undefined) ?? defaultWorkspace());
-    return serveUntilAborted(workspace, port, context);
+    return serveUntilAborted(workspaceOption(o.workspace), portOption(o.port), context);
   },
 };

@@ -17,7 +17,6 @@ import {
   missingDemoParts,
   prepareDemoWorkspace,
 } from '../api/demo-workspace.ts';
-import { defaultWorkspace } from '../api/workspace.ts';
 import { findElectronBinary, type ToolLookup } from '../engine/host-tools.ts';
 import { GabnError } from '../errors.ts';
 import { formatOptions, parseArgs } from './args.ts';
@@ -25,7 +24,7 @@ import { auditCommand } from './audit.ts';
 import type { CliCommand, CliContext } from './command.ts';
 import { progressLine } from './progress.ts';
 import { ensureRendererBuilt } from './renderer-build.ts';
-import { serveUntilAborted } from './serve.ts';
+import { portOption, serveUntilAborted, workspaceOption } from './serve.ts';
 
 const options = {
   workspace: {
@@ -162,11 +161,8 @@ export const startCommand: CliCommand = {
   async run(args, context) {
     const { options: o, positionals } = parseArgs(args, options);
     if (positionals.length > 0) throw new GabnError('usage', `unexpected argument '${positionals[0]}'`);
-    const port = o.port as number | undefined;
-    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
-      throw new GabnError('usage', `--port ${port}`, { expected: 'an integer in [0, 65535]' });
-    }
-    const workspace = path.resolve((o.workspace as string | undefined) ?? defaultWorkspace());
+    const port = portOption(o.port);
+    const workspace = workspaceOption(o.workspace);
     context.stdout.write(`GABN Studio demo workspace: ${workspace}\n`);
     if (o.audit === true) {
       const layout = await prepareInCli(workspace, context);

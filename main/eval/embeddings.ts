@@ -25,6 +25,8 @@ export interface EmbeddingOptions {
   readonly batchSize?: number;
   /** Where embeddings are cached; null: no cache. Default $GABN_CACHE_DIR or ~/.cache/gabn-studio. */
   readonly cacheDir?: string | null;
+  /** checkpointHash(checkpointDir), when the caller has it (a caller embedding in pieces hashes once). */
+  readonly checkpointHash?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -76,7 +78,7 @@ export async function embedImages(
       : path.join(
           cacheRoot,
           'embeddings',
-          checkpointHash(checkpointDir),
+          options.checkpointHash ?? checkpointHash(checkpointDir),
           `${flip ? 'flip' : 'plain'}-${size}`,
         );
   if (cacheDir !== null) mkdirSync(cacheDir, { recursive: true });

@@ -113,7 +113,7 @@ export function prepareStep(
   // A non-finite forward pass (diverged weights, a corrupt input) stops the step here, before the
   // attention maps and masks are derived from it.
   const bad = pMaxValues.findIndex((p) => !Number.isFinite(p));
-  if (bad !== -1) throw notFinite(pMaxValues[bad]!, `the confidence of image ${bad} is ${pMaxValues[bad]}`);
+  if (bad !== -1) throw new NonFiniteStepError(`the confidence of image ${bad} is ${pMaxValues[bad]}`);
   const groupConfidence = meanConfidenceByGroup(pMaxValues, batch.groups, groupCount);
   const confidenceLoss = config.modules.confidenceBalance
     ? confidenceBalanceLoss(pMaxValues, config.confidence.threshold)
@@ -296,10 +296,6 @@ export class NonFiniteStepError extends GabnError {
   }
 }
 
-function notFinite(loss: number, what = `loss ${loss}`): NonFiniteStepError {
-  return new NonFiniteStepError(what);
-}
-
 /** The batch-norm running estimates, saved so that a step that goes wrong can be undone. */
 function saveStatistics(state: TrainState): { restore(): void; dispose(): void } {
   const buffers = Object.values(state.face.params).filter((v) => !v.trainable);
@@ -335,7 +331,7 @@ export function faceStep(
   try {
     if (!allFinite(loss, grads)) {
       statistics.restore();
-      throw notFinite(loss);
+      throw new NonFiniteStepError(`loss ${loss}`);
     }
     sgdStep(state.faceOptimizer, faceParams(state), grads, learningRate);
     return { loss, identityLoss, adversarialLoss };
@@ -459,7 +455,7 @@ export function trainStep(
       );
       if (!allFinite(loss, grads)) {
         statistics.restore();
-        throw notFinite(loss);
+        throw new NonFiniteStepError(`loss ${loss}`);
       }
       sgdStep(state.faceOptimizer, faceParams(state), grads, learningRate);
       const adversarial = results.map((r) => r.adversarialLoss);

@@ -14,6 +14,7 @@ import { type Browser, chromium, _electron as electron, type Page } from 'playwr
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureRendererBuilt } from '../../main/cli/renderer-build.ts';
 import { findElectronBinary } from '../../main/engine/host-tools.ts';
+import { HEADLESS_CHROMIUM_ARGS } from '../../main/report/pdf.ts';
 import { makeTinyWorkspace, type TinyWorkspace } from '../unit/api/tiny-workspace.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -167,17 +168,6 @@ async function scenario(page: Page, prefix: string, host: 'browser' | 'electron'
   expect(problems).toEqual([]);
 }
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 /** Starts `gabn <args>` and resolves with the URL it announces (and everything it printed). */
 function startHost(
   args: string[],
@@ -220,7 +210,7 @@ describe('end to end in the browser host', () => {
     });
     server = host.process;
     const { url } = await host.announced;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: HEADLESS_CHROMIUM_ARGS });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(url);
     // The token went into a cookie and out of the address bar.
@@ -260,7 +250,7 @@ describe('npm start on a machine without Electron', () => {
     expect(output).toContain('the desktop app cannot open here: there is no display');
     expect(output).toContain('Opening the browser host instead');
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: HEADLESS_CHROMIUM_ARGS });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const problems: string[] = [];
     page.on('console', (m) => {
