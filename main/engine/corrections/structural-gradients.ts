@@ -8,6 +8,12 @@
  * - Tile's stock gradient adds one slice per repetition. FusedBatchNorm's gradient tiles 1/sqrt(var)
  *   to [N, H, W, 1], so at second order that is N*H*W slices (each a full copy on wasm). Reshaping dy
  *   to [r0, x0, r1, x1, ...] and summing the repetition axes is the same sum in one op.
+ * - FusedBatchNorm's stock gradient materialises that tile at first order too: every batch-norm
+ *   layer of every backward pass builds an [N, H, W, C] copy of 1/sqrt(var) with the Tile kernel,
+ *   which on wasm cost more than all the convolutions of a training step. Broadcasting the
+ *   per-channel factor instead gives the same input gradient bit for bit (the same products in the
+ *   same order); the statistics' and parameters' gradients sum first and apply the per-channel
+ *   factors after (equal up to rounding, and one pass over the tensor fewer).
  */
 import type { GradConfig, NamedAttrMap, Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 import type { tf as TF } from '../tf.ts';
@@ -50,5 +56,44 @@ export function structuralGradients(tf: Tf): GradConfig[] {
       };
     },
   };
-  return [conv2dBackpropFilter, tile];
+  const fusedBatchNorm: GradConfig = {
+    kernelName: 'FusedBatchNorm',
+    inputsToSave: ['x', 'mean', 'variance', 'scale'],
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+      const [x, mean, variance, scale] = saved as [Tensor, Tensor, Tensor, Tensor | undefined];
+      const upstream = dy as Tensor;
+      const epsilon = attrs.varianceEpsilon as number;
+      const gamma: Tensor | number = scale ?? 1;
+      const axes = broadcastAxes(mean.shape, x.shape);
+      // Sums over the axes the statistics were broadcast along, back to their shape.
+      const perChannel = (t: Tensor) => tf.reshape(axes.length > 0 ? tf.sum(t, axes) : t, mean.shape);
+      const inverseStd = tf.rsqrt(tf.add(variance, epsilon));
+      const centred = tf.sub(x, mean);
+      return {
+        x: () => tf.mul(tf.mul(upstream, inverseStd), gamma),
+        mean: () => tf.mul(tf.mul(perChannel(upstream), inverseStd), tf.mul(gamma, -1)),
+        variance: () =>
+          tf.mul(
+            tf.mul(
+              perChannel(tf.mul(upstream, centred)),
+              tf.mul(tf.mul(tf.square(inverseStd), inverseStd), -0.5),
+            ),
+            gamma,
+          ),
+        scale: () => perChannel(tf.mul(upstream, tf.mul(centred, inverseStd))),
+        offset: () => perChannel(upstream),
+      };
+    },
+  };
+  return [conv2dBackpropFilter, tile, fusedBatchNorm];
+}
+
+/** The axes of `full` along which a tensor of shape `part` is broadcast (NumPy rules, aligned right). */
+function broadcastAxes(part: readonly number[], full: readonly number[]): number[] {
+  const offset = full.length - part.length;
+  const axes: number[] = [];
+  full.forEach((size, i) => {
+    if (i < offset || (part[i - offset] === 1 && size !== 1)) axes.push(i);
+  });
+  return axes;
 }

@@ -278,10 +278,10 @@ export const SECOND_ORDER_CASES: SecondOrderCase[] = [
     },
   },
   {
-    name: 'tf.batchNorm (FusedBatchNorm, Tile gradient)',
+    name: 'tf.batchNorm (FusedBatchNorm gradient)',
     stock: 'right',
     step: 0.1,
-    kernels: ['FusedBatchNorm', 'Tile'],
+    kernels: ['FusedBatchNorm'],
     x: sequence(2 * 3 * 3 * 2, 34, 1.0),
     xShape: [2, 3, 3, 2],
     theta: { gamma: vec([1.1, 0.9]), beta: vec([0.1, -0.2]) },
@@ -290,6 +290,15 @@ export const SECOND_ORDER_CASES: SecondOrderCase[] = [
       const y = tf.batchNorm(x, mean, variance, t.beta as TF.Tensor1D, t.gamma as TF.Tensor1D, 1e-5);
       return tf.sum(tf.mul(tf.sin(tf.mul(y, 2.5)), tf.tensor1d([1, -0.5])));
     },
+  },
+  {
+    name: 'tile (Tile gradient)',
+    stock: 'right',
+    kernels: ['Tile'],
+    x: sequence(2 * 3, 36, 1.0),
+    xShape: [2, 3],
+    theta: { w: vec(sequence(2 * 3, 37, 0.5), [2, 3]) },
+    inner: (tf, x, t) => tf.sum(tf.sin(tf.mul(tf.tile(tf.mul(x, t.w!), [3, 2]), 1.5))),
   },
   {
     name: 'GAM-style: max over channels of |dT/dx| after softmax (Eq. 1-2)',
