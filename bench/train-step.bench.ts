@@ -1,13 +1,14 @@
 /**
  * Seconds per training step of the baseline and of GABN on the same configuration and backend, their
  * ratio (the paper reports GABN at about 2.2x the baseline's training time), and the PyTorch
- * reference steps timed in the same run.
+ * reference steps timed in the same run. Also GABN with its phases run apart (what micro-batching
+ * does), to show what sharing the passes saves.
  */
 import { loadEngine, tf } from '../main/engine/index.ts';
 import { createSgd } from '../main/gabn/optimizer.ts';
 import { resolveTrainingConfig } from '../main/gabn/presets.ts';
 import { createPrng } from '../main/gabn/prng.ts';
-import { type TrainBatch, type TrainState, trainStep } from '../main/gabn/train-step.ts';
+import { phasedStep, type TrainBatch, type TrainState, trainStep } from '../main/gabn/train-step.ts';
 import { createDiscriminator, createIResNet, createMarginHead, iresnetSpec } from '../main/models/index.ts';
 import { formatSeconds, runTorchReference, timeIt } from './timing.ts';
 
@@ -45,6 +46,12 @@ for (const preset of ['baseline', 'gabn'] as const) {
     maskPrng: createPrng(4),
   };
   seconds[preset] = await timeIt(() => void trainStep(state, batch, config, 1e-4, SETTING.groups), 3);
+  if (preset === 'gabn') {
+    seconds.phased = await timeIt(
+      () => void phasedStep(state, batch, config, 1e-4, SETTING.groups, SETTING.batch),
+      3,
+    );
+  }
 }
 const torch = runTorchReference('bench/torch/train_step.py', [JSON.stringify(SETTING)]);
 console.log(
@@ -59,5 +66,8 @@ for (const name of ['baseline', 'gabn'] as const) {
 }
 console.log(
   `GABN / baseline: ${(seconds.gabn! / seconds.baseline!).toFixed(2)}x here${torch.ok ? `, ${(torch.results.gabn! / torch.results.baseline!).toFixed(2)}x in PyTorch` : ''} (the paper: about 2.2x)`,
+);
+console.log(
+  `GABN with its phases apart (as with micro-batches: the GAM computed twice): ${formatSeconds(seconds.phased!)}, ${(seconds.phased! / seconds.baseline!).toFixed(2)}x the baseline`,
 );
 if (!torch.ok) console.log(`PyTorch reference not measured: ${torch.reason}`);

@@ -1,7 +1,9 @@
 """PyTorch reference for bench/train-step.bench.ts: one training step of the same iResNet
 configuration, CPU, 2 threads, median of 3 after a warm-up. 'baseline': ArcFace forward, backward,
-SGD. 'gabn': the GAM with create_graph, a discriminator update on the detached GAMs, then the face
-network's loss with L_adv through the GAM (double backprop), SFRE-style erasure of 3 rectangles.
+SGD. 'gabn' as the paper counts it (two backward passes per step): one forward of the original images, the
+GAM taken once with create_graph, a discriminator update on the detached GAMs, SFRE-style erasure of
+3 rectangles guided by them, then the face network's loss on the erased images with L_adv through the
+same GAM (double backprop).
 Prints one JSON line: seconds per step."""
 import json
 import os
@@ -31,11 +33,11 @@ def cosines(images):
     return F.normalize(face(images), dim=1) @ F.normalize(head, dim=0)
 
 
-def gam(images, create_graph):
+def gam(images):
     images = images.clone().requires_grad_(True)
     p = torch.softmax(64 * cosines(images), dim=1)
     t = (p.max(dim=1, keepdim=True).values - p).mean(dim=1).sum()
-    (g,) = torch.autograd.grad(t, images, create_graph=create_graph)
+    (g,) = torch.autograd.grad(t, images, create_graph=True)
     m = g.abs().amax(dim=1)
     return m / (m.flatten(1).amax(dim=1).view(-1, 1, 1) + 1e-30)
 
@@ -47,7 +49,8 @@ def baseline():
 
 
 def gabn():
-    maps = gam(x, create_graph=False).detach()
+    attached = gam(x)
+    maps = attached.detach()
     erased = x.clone()
     flat = maps.flatten(1).argsort(dim=1, descending=True)[:, :3]
     size = c["inputSize"]
@@ -59,7 +62,7 @@ def gabn():
     F.cross_entropy(disc(maps.unsqueeze(1)), groups).backward()
     dopt.step()
     opt.zero_grad()
-    adv = -torch.log_softmax(disc(gam(x, create_graph=True).unsqueeze(1)), dim=1).mean()
+    adv = -torch.log_softmax(disc(attached.unsqueeze(1)), dim=1).mean()
     loss = F.cross_entropy(arcface_logits(cosines(erased), labels, 64, 0.35), labels) + adv
     loss.backward()
     opt.step()

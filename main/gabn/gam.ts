@@ -62,7 +62,12 @@ export function headCosines(embedding: tf.Tensor2D, head: Head): tf.Tensor2D {
  * a piecewise-constant choice through which no gradient flows, as through max.
  */
 export function gamObjective(embedding: tf.Tensor2D, head: Head, scale = DEFAULT_SCALE): tf.Scalar {
-  const z = tf.mul(headCosines(embedding, head), scale);
+  return gamObjectiveOfCosines(headCosines(embedding, head), scale);
+}
+
+/** gamObjective from the cosines cos θ [N, C] (for a caller that also needs them). */
+export function gamObjectiveOfCosines(cosines: tf.Tensor2D, scale = DEFAULT_SCALE): tf.Scalar {
+  const z = tf.mul(cosines, scale);
   const [n, classes] = z.shape as [number, number];
   // oneHot then cast: the wasm OneHot kernel ignores a float32 dtype and writes integer bits.
   const top = tf.cast(tf.oneHot(tf.argMax(z, 1), classes), 'float32');
@@ -94,6 +99,26 @@ export function gradientAttentionMap(
     x,
   ) as tf.Tensor4D;
   return channelMaxAbs(dTdx);
+}
+
+/**
+ * gradientAttentionMap, and the cosines [N, C] of the forward pass it differentiated: a training step
+ * reads each image's confidence from them instead of running the network once more. The cosines are
+ * kept out of every tidy scope (the caller disposes them); both stay connected to the weights.
+ */
+export function gradientAttentionMapWithCosines(
+  embed: EmbeddingFn,
+  head: Head,
+  x: tf.Tensor4D,
+  options: GamOptions = {},
+): { map: tf.Tensor3D; cosines: tf.Tensor2D } {
+  const scale = options.scale ?? DEFAULT_SCALE;
+  let cosines: tf.Tensor2D | undefined;
+  const dTdx = tf.grad((images: tf.Tensor) => {
+    cosines = tf.keep(headCosines(embed(images as tf.Tensor4D), head));
+    return gamObjectiveOfCosines(cosines, scale);
+  })(x) as tf.Tensor4D;
+  return { map: channelMaxAbs(dTdx), cosines: cosines! };
 }
 
 /**

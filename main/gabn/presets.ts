@@ -47,7 +47,7 @@ export const NAMED_CONFIGS: Readonly<Record<string, TrainingConfig>> = {
     model: { depth: 18, width: 0.25, inputSize: 56, embeddingSize: 128 },
     epochs: 2,
     batchSize: 16,
-    microBatchSize: 8,
+    microBatchSize: 0,
     optimizer: { milestones: [1] },
     erase: { count: 2, maxHeight: 8, maxWidth: 8 },
     discriminator: { width: 0.125 },

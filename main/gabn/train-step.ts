@@ -18,7 +18,7 @@ import { type Discriminator, discriminatorForward } from '../models/discriminato
 import { forward, type IResNet } from '../models/iresnet.ts';
 import { cosines, type MarginHead, type MarginOptions, marginLogits } from '../models/margin-head.ts';
 import { applyMasks } from './apply-masks.ts';
-import { gradientAttentionMap, normaliseMaps } from './gam.ts';
+import { gradientAttentionMapWithCosines, normaliseMaps } from './gam.ts';
 import { adversarialLoss, confidence, confidenceBalanceLoss, finalLoss } from './losses.ts';
 import { batchErasureMasks, type Rect } from './masks.ts';
 import { type Sgd, sgdStep } from './optimizer.ts';
@@ -94,6 +94,39 @@ function meanConfidenceByGroup(pMax: Float32Array, groups: Int32Array, groupCoun
   return sums.map((total, g) => (counts[g]! > 0 ? total / counts[g]! : Number.NaN));
 }
 
+/** The face network in training mode (batch statistics) without moving its running estimates. */
+function embedTrain(state: TrainState, x: tf.Tensor4D): tf.Tensor2D {
+  return forward(state.face, x, { training: true, updateStats: false });
+}
+
+/**
+ * The raw GAM of `images` (Eq. 1-2) and the cosines of its forward pass (kept: the caller disposes).
+ * `updateStats` when that pass is also the identity loss's: the running estimates move once a step.
+ */
+function attentionAndCosines(
+  state: TrainState,
+  images: tf.Tensor4D,
+  config: TrainingConfig,
+  updateStats = false,
+) {
+  const head = { weight: state.head.params.weight as tf.Tensor2D };
+  const embed = (x: tf.Tensor4D) => forward(state.face, x, { training: true, updateStats });
+  return gradientAttentionMapWithCosines(embed, head, images, { scale: config.gamScale });
+}
+
+/**
+ * P_max of every image from the margin logits of its cosines (Eq. 5's input). A non-finite value
+ * (diverged weights, a corrupt input) stops the step here, before maps and masks are derived from it.
+ */
+function readConfidence(cos: tf.Tensor2D, labels: Int32Array, config: TrainingConfig): Float32Array {
+  const pMax = tf.tidy(() =>
+    confidence(marginLogits(cos, tf.tensor1d(labels, 'int32'), marginOf(config))).dataSync(),
+  ) as Float32Array;
+  const bad = pMax.findIndex((p) => !Number.isFinite(p));
+  if (bad !== -1) throw new NonFiniteStepError(`the confidence of image ${bad} is ${pMax[bad]}`);
+  return pMax;
+}
+
 /** Steps 1-3: confidence, GAM (detached) and erasure. */
 export function prepareStep(
   state: TrainState,
@@ -101,45 +134,30 @@ export function prepareStep(
   config: TrainingConfig,
   groupCount: number,
 ) {
-  const margin = marginOf(config);
-  const labels = tf.tensor1d(batch.labels, 'int32');
-  const pMax = tf.tidy(() => {
-    const e = forward(state.face, batch.images, { training: true, updateStats: false });
-    return confidence(marginLogits(cosines(state.head, e), labels, margin));
-  });
-  const pMaxValues = pMax.dataSync() as Float32Array;
-  pMax.dispose();
-  labels.dispose();
-  // A non-finite forward pass (diverged weights, a corrupt input) stops the step here, before the
-  // attention maps and masks are derived from it.
-  const bad = pMaxValues.findIndex((p) => !Number.isFinite(p));
-  if (bad !== -1) throw new NonFiniteStepError(`the confidence of image ${bad} is ${pMaxValues[bad]}`);
+  const needsGam = config.modules.gamCt || config.modules.sfre;
+  // One pass gives both: the GAM's forward pass holds the cosines P_max is read from.
+  const attention = needsGam ? tf.tidy(() => attentionAndCosines(state, batch.images, config)) : null;
+  const gam = attention === null ? null : tf.tidy(() => normaliseMaps(attention.map));
+  attention?.map.dispose();
+  const cos = attention?.cosines ?? tf.tidy(() => cosines(state.head, embedTrain(state, batch.images)));
+  let pMaxValues: Float32Array;
+  try {
+    pMaxValues = readConfidence(cos, batch.labels, config);
+  } catch (error) {
+    gam?.dispose();
+    throw error;
+  } finally {
+    cos.dispose();
+  }
   const groupConfidence = meanConfidenceByGroup(pMaxValues, batch.groups, groupCount);
   const confidenceLoss = config.modules.confidenceBalance
     ? confidenceBalanceLoss(pMaxValues, config.confidence.threshold)
     : 0;
-  const needsGam = config.modules.gamCt || config.modules.sfre;
-  const embedTrain = (x: tf.Tensor4D) => forward(state.face, x, { training: true, updateStats: false });
-  const head = { weight: state.head.params.weight as tf.Tensor2D };
-  const gam = needsGam
-    ? tf.tidy(() =>
-        normaliseMaps(gradientAttentionMap(embedTrain, head, batch.images, { scale: config.gamScale })),
-      )
-    : null;
   let rects: Rect[][] | null = null;
   let identityImages = batch.images;
   const [n, size] = batch.images.shape;
   if (config.modules.sfre || config.modules.randomErase) {
-    const values = gam === null ? new Float32Array(n * size * size) : (gam.dataSync() as Float32Array);
-    const maps = Array.from({ length: n }, (_, i) => values.subarray(i * size * size, (i + 1) * size * size));
-    rects = batchErasureMasks(
-      config.modules.sfre ? 'sfre' : 'random',
-      maps,
-      size,
-      size,
-      config.erase,
-      state.maskPrng,
-    );
+    rects = erasureRects(state, gam, n, size, config);
     identityImages = applyMasks(batch.images, rects);
   }
   return {
@@ -148,6 +166,21 @@ export function prepareStep(
     groupConfidence,
     pMax: pMaxValues,
   };
+}
+
+/** Step 3's rectangles: GAM-SFRE's from the maps, random erase's from the run's generator alone. */
+function erasureRects(
+  state: TrainState,
+  gam: tf.Tensor3D | null,
+  count: number,
+  size: number,
+  config: TrainingConfig,
+): Rect[][] {
+  const pixels = size * size;
+  const values = gam === null ? new Float32Array(count * pixels) : (gam.dataSync() as Float32Array);
+  const maps = Array.from({ length: count }, (_, i) => values.subarray(i * pixels, (i + 1) * pixels));
+  const kind = config.modules.sfre ? 'sfre' : 'random';
+  return batchErasureMasks(kind, maps, size, size, config.erase, state.maskPrng);
 }
 
 type Gradients = Record<string, tf.Tensor>;
@@ -234,11 +267,9 @@ export function faceLoss(
   const identity = softmaxCrossEntropy(marginLogits(cos, labels, margin), labels) as tf.Scalar;
   let adversarial: tf.Scalar | null = null;
   if (config.modules.gamCt) {
-    const embedTrain = (x: tf.Tensor4D) => forward(state.face, x, { training: true, updateStats: false });
-    const head = { weight: state.head.params.weight as tf.Tensor2D };
-    const gam = normaliseMaps(
-      gradientAttentionMap(embedTrain, head, batch.images, { scale: config.gamScale }),
-    );
+    const attention = attentionAndCosines(state, batch.images, config);
+    attention.cosines.dispose();
+    const gam = normaliseMaps(attention.map);
     adversarial = adversarialLoss(
       discriminatorForward(state.discriminator!, gam, { training: true, updateStats: false }),
     );
@@ -388,11 +419,15 @@ function weighted(values: readonly number[], weights: readonly number[]): number
 }
 
 /**
- * Algorithm 1, one step: steps 1-3, then the discriminator and the face network in turn. With
- * micro-batches (`microBatchSize` below the batch), each network's gradient is accumulated over the
- * parts before its one update, so a logical batch larger than memory allows trains as one: L_conf
- * and the group confidences are taken over the whole batch; batch norm normalises each part with its
- * own statistics and moves its running estimates once per part (as gradient accumulation in PyTorch).
+ * Algorithm 1, one step: steps 1-3, then the discriminator and the face network in turn.
+ *
+ * A logical batch that fits in one part runs as one pass (`singlePassStep`). With micro-batches
+ * (`microBatchSize` below the batch), each network's gradient is accumulated over the parts before
+ * its one update, so a logical batch larger than memory allows trains as one: L_conf and the group
+ * confidences are taken over the whole batch; batch norm normalises each part with its own
+ * statistics and moves its running estimates once per part (as gradient accumulation in PyTorch).
+ * The phases then run apart, and the GAM of each part is computed twice (once detached for the
+ * discriminator and the masks, once inside the face network's graph).
  */
 export function trainStep(
   state: TrainState,
@@ -401,6 +436,23 @@ export function trainStep(
   learningRate: number,
   groupCount: number,
   microBatchSize: number = config.microBatchSize,
+): StepMetrics {
+  checkBatch(state, batch, config);
+  const n = batch.images.shape[0];
+  if (microBatchSize <= 0 || microBatchSize >= n) {
+    return singlePassStep(state, batch, config, learningRate, groupCount);
+  }
+  return phasedStep(state, batch, config, learningRate, groupCount, microBatchSize);
+}
+
+/** trainStep over micro-batches: the phases one after another, each over every part. */
+export function phasedStep(
+  state: TrainState,
+  batch: TrainBatch,
+  config: TrainingConfig,
+  learningRate: number,
+  groupCount: number,
+  microBatchSize: number,
 ): StepMetrics {
   checkBatch(state, batch, config);
   const n = batch.images.shape[0];
@@ -481,5 +533,125 @@ export function trainStep(
       if (p.context.identityImages !== parts[k]!.images) p.context.identityImages.dispose();
     });
     for (const part of parts) if (part !== batch) part.images.dispose();
+  }
+}
+
+/**
+ * One step with every pass shared, as the paper counts it (§4.4: "2 backward propagations" per step):
+ * one forward pass of the original images gives both P_max and the GAM's objective; the GAM is taken
+ * once with its graph kept, and serves as the discriminator's detached input, as the guide of the
+ * erasure, and, still attached, as L_adv's path to the weights. Everything runs inside the face
+ * network's gradient tape; the discriminator is updated there, before L_adv reads it, as Algorithm 1
+ * orders. Same values as the phased step (tests/unit/train/single-pass.test.ts).
+ */
+export function singlePassStep(
+  state: TrainState,
+  batch: TrainBatch,
+  config: TrainingConfig,
+  learningRate: number,
+  groupCount: number,
+): StepMetrics {
+  checkBatch(state, batch, config);
+  const { gamCt, sfre, randomErase, confidenceBalance } = config.modules;
+  const margin = marginOf(config);
+  const [n, size] = batch.images.shape;
+  let pMax: Float32Array | null = null;
+  let confidenceLoss = 0;
+  let identityLoss = 0;
+  let adversarialValue: number | null = null;
+  let discriminator: { loss: number; accuracy: number } | null = null;
+  const statistics = saveStatistics(state);
+  const params = faceParams(state);
+  let outcome: { value: tf.Scalar; grads: tf.NamedTensorMap };
+  try {
+    outcome = tf.variableGrads(() => {
+      const labels = tf.tensor1d(batch.labels, 'int32');
+      const erases = sfre || randomErase;
+      let gam: tf.Tensor3D | null = null;
+      // GAM-CT without erasure: the identity loss sees the very images the GAM is taken of, so the
+      // GAM's forward pass is the identity pass too (one forward, as in the baseline).
+      let sharedCosines: tf.Tensor2D | null = null;
+      if (gamCt || sfre) {
+        const attention = attentionAndCosines(state, batch.images, config, !erases);
+        gam = normaliseMaps(attention.map);
+        if (!erases) sharedCosines = attention.cosines;
+        try {
+          pMax = readConfidence(attention.cosines, batch.labels, config);
+        } finally {
+          if (erases) attention.cosines.dispose();
+        }
+      } else if (randomErase) {
+        // P_max is the confidence on the original images; the identity pass sees erased ones.
+        pMax = readConfidence(cosines(state.head, embedTrain(state, batch.images)), batch.labels, config);
+      }
+      const identityImages = erases
+        ? applyMasks(batch.images, erasureRects(state, gam, n, size, config))
+        : batch.images;
+      if (gamCt) {
+        // A detached copy: the discriminator's loss must not reach the face network.
+        const detached = tf.tensor3d(gam!.dataSync() as Float32Array, gam!.shape);
+        const d = discriminatorGradients(state, detached, batch.groups);
+        updateDiscriminator(state, d.grads, config, learningRate);
+        discriminator = { loss: d.loss, accuracy: d.accuracy };
+      }
+      // Tracked by this tape's scope from here on, so it is freed with the other intermediates.
+      const cos =
+        sharedCosines === null
+          ? cosines(state.head, forward(state.face, identityImages, { training: true, updateStats: true }))
+          : tf.clone(sharedCosines);
+      sharedCosines?.dispose();
+      // Without erasure the identity pass sees the original images: P_max comes from it.
+      if (pMax === null) pMax = readConfidence(cos, batch.labels, config);
+      confidenceLoss = confidenceBalance ? confidenceBalanceLoss(pMax, config.confidence.threshold) : 0;
+      identityLoss = (
+        softmaxCrossEntropy(marginLogits(cos, labels, margin), labels) as tf.Scalar
+      ).dataSync()[0]!;
+      const adversarial = gamCt
+        ? adversarialLoss(
+            discriminatorForward(state.discriminator!, gam!, { training: true, updateStats: false }),
+          )
+        : null;
+      if (adversarial !== null) adversarialValue = adversarial.dataSync()[0]!;
+      return finalLoss({
+        cos,
+        labels,
+        margin,
+        confidenceLoss,
+        adversarial,
+        groups: groupCount,
+        lambdaConfidence: config.confidence.lambda,
+        lambdaAdversarial: config.adversarial.lambda,
+        objective: config.objective,
+      });
+    }, Object.values(params));
+  } catch (error) {
+    statistics.restore();
+    statistics.dispose();
+    throw error;
+  }
+  const grads: Gradients = Object.fromEntries(
+    Object.entries(params).map(([name, v]) => [name, outcome.grads[v.name]!]),
+  );
+  const loss = outcome.value.dataSync()[0]!;
+  outcome.value.dispose();
+  try {
+    if (!allFinite(loss, grads)) {
+      statistics.restore();
+      throw new NonFiniteStepError(`loss ${loss}`);
+    }
+    sgdStep(state.faceOptimizer, params, grads, learningRate);
+    const d = discriminator as { loss: number; accuracy: number } | null;
+    return {
+      loss,
+      identityLoss,
+      adversarialLoss: adversarialValue,
+      discriminatorLoss: d?.loss ?? null,
+      discriminatorAccuracy: d?.accuracy ?? null,
+      confidenceLoss,
+      groupConfidence: meanConfidenceByGroup(pMax!, batch.groups, groupCount),
+    };
+  } finally {
+    disposeGradients(grads);
+    statistics.dispose();
   }
 }
