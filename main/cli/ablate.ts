@@ -6,6 +6,9 @@
  *
  * Runs already completed are kept and a stopped one is resumed, so after Ctrl-C the same command
  * continues where it stopped.
+ *
+ * With --from, every run starts from the same checkpoint: a fine-tuning ablation, where the baseline
+ * row is the checkpoint trained on for as long as the others, and each other row adds its modules.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -43,6 +46,7 @@ const options = {
   presets: { type: 'string', description: `comma-separated presets (default ${TABLE4_PRESETS.join(',')})` },
   seeds: { type: 'number', description: 'runs per preset, with seeds base, base+1, … (default 1)' },
   config: { type: 'string', description: 'paper, small, tiny, or a JSON file (default paper)' },
+  from: { type: 'string', description: 'a checkpoint every run starts from (a fine-tuning ablation)' },
   set: { type: 'strings', description: 'key=value overriding a setting of every run' },
   epochs: { type: 'number', description: 'epochs of every run' },
   bootstrap: { type: 'number', description: `bootstrap resamples (default ${DEFAULT_RESAMPLES})` },
@@ -83,7 +87,7 @@ async function train(plan: Planned, request: Parameters<typeof startRun>[0], con
 export const ablateCommand: CliCommand = {
   path: ['ablate'],
   summary: "train the paper's Table 4 rows and compare them side by side",
-  usage: `gabn ablate --data TRAIN --val RFW --out DIR [--presets a,b,…] [--seeds K] [--config NAME|FILE] [--set key=value …] [--epochs N]\n\nTrains every preset with every seed into DIR/<preset>-seed<k>/ (gabn train run folders), audits each\nfinal checkpoint on the --val pairs, and writes DIR/ablation.html (side by side, with 95% intervals)\nand DIR/ablation.json. Ctrl-C stops; the same command continues.\n\nOptions:\n${formatOptions(options)}`,
+  usage: `gabn ablate --data TRAIN --val RFW --out DIR [--presets a,b,…] [--seeds K] [--from CKPT] [--config NAME|FILE] [--set key=value …] [--epochs N]\n\nTrains every preset with every seed into DIR/<preset>-seed<k>/ (gabn train run folders), audits each\nfinal checkpoint on the --val pairs, and writes DIR/ablation.html (side by side, with 95% intervals)\nand DIR/ablation.json. With --from, every run fine-tunes the same checkpoint. Ctrl-C stops; the same\ncommand continues.\n\nOptions:\n${formatOptions(options)}`,
   async run(args, context) {
     const { options: o, positionals } = parseArgs(args, options);
     if (positionals.length > 0) throw new GabnError('usage', `unexpected argument '${positionals[0]}'`);
@@ -141,6 +145,7 @@ export const ablateCommand: CliCommand = {
           config,
           data: o.data as string,
           val: o.val as string,
+          ...(typeof o.from === 'string' ? { from: o.from } : {}),
           command: ['gabn', 'ablate', ...args].join(' '),
         },
         context,

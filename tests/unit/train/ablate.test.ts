@@ -33,7 +33,7 @@ beforeAll(async () => {
   );
 });
 
-function ablate(out: string) {
+function ablate(out: string, extra: string[] = []) {
   return spawnSync(
     process.execPath,
     [
@@ -51,6 +51,7 @@ function ablate(out: string) {
       configFile,
       '--bootstrap',
       '50',
+      ...extra,
     ],
     { encoding: 'utf8', env: { ...process.env, GABN_BACKEND: 'wasm' } },
   );
@@ -87,6 +88,22 @@ describe('gabn ablate', () => {
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain('baseline (seed 1): already trained');
     expect(existsSync(path.join(out, 'ablation.html'))).toBe(true);
+  });
+
+  it('with --from, fine-tunes every run from the same checkpoint', () => {
+    const start = path.join(root, 'ablation', 'baseline-seed1', 'checkpoints', 'epoch-1.gabn');
+    const out = path.join(root, 'fine-tune-ablation');
+    const result = ablate(out, ['--from', start, '--presets', 'baseline,gam-ct']);
+    expect(result.status, result.stderr).toBe(0);
+    for (const run of ['baseline-seed1', 'gam-ct-seed1']) {
+      const config = JSON.parse(readFileSync(path.join(out, run, 'config.json'), 'utf8'));
+      expect(config.from).toBe(start);
+      expect(readFileSync(path.join(out, run, 'log.txt'), 'utf8')).toContain(`from ${start}`);
+    }
+    expect(JSON.parse(readFileSync(path.join(out, 'ablation.json'), 'utf8')).labels).toEqual([
+      'baseline (seed 1)',
+      'gam-ct (seed 1)',
+    ]);
   });
 
   it('refuses an unknown preset before training anything', () => {
