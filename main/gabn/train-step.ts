@@ -562,72 +562,94 @@ export function singlePassStep(
   let discriminator: { loss: number; accuracy: number } | null = null;
   const statistics = saveStatistics(state);
   const params = faceParams(state);
+  // Eq. 8 of this step, built inside the face network's gradient tape.
+  const stepLoss = (): tf.Scalar => {
+    const labels = tf.tensor1d(batch.labels, 'int32');
+    const erases = sfre || randomErase;
+    let gam: tf.Tensor3D | null = null;
+    // GAM-CT without erasure: the identity loss sees the very images the GAM is taken of, so the
+    // GAM's forward pass is the identity pass too (one forward, as in the baseline).
+    let sharedCosines: tf.Tensor2D | null = null;
+    if (gamCt || sfre) {
+      const attention = attentionAndCosines(state, batch.images, config, !erases);
+      gam = normaliseMaps(attention.map);
+      try {
+        pMax = readConfidence(attention.cosines, batch.labels, config);
+      } catch (error) {
+        attention.cosines.dispose();
+        throw error;
+      }
+      if (erases) attention.cosines.dispose();
+      else sharedCosines = attention.cosines;
+    } else if (randomErase) {
+      // P_max is the confidence on the original images; the identity pass sees erased ones.
+      pMax = readConfidence(cosines(state.head, embedTrain(state, batch.images)), batch.labels, config);
+    }
+    const identityImages = erases
+      ? applyMasks(batch.images, erasureRects(state, gam, n, size, config))
+      : batch.images;
+    if (gamCt) {
+      // A detached copy: the discriminator's loss must not reach the face network.
+      const detached = tf.tensor3d(gam!.dataSync() as Float32Array, gam!.shape);
+      const d = discriminatorGradients(state, detached, batch.groups);
+      updateDiscriminator(state, d.grads, config, learningRate);
+      discriminator = { loss: d.loss, accuracy: d.accuracy };
+    }
+    // Tracked by this tape's scope from here on, so it is freed with the other intermediates.
+    const cos =
+      sharedCosines === null
+        ? cosines(state.head, forward(state.face, identityImages, { training: true, updateStats: true }))
+        : tf.clone(sharedCosines);
+    sharedCosines?.dispose();
+    // Without erasure the identity pass sees the original images: P_max comes from it.
+    if (pMax === null) pMax = readConfidence(cos, batch.labels, config);
+    confidenceLoss = confidenceBalance ? confidenceBalanceLoss(pMax, config.confidence.threshold) : 0;
+    identityLoss = (
+      softmaxCrossEntropy(marginLogits(cos, labels, margin), labels) as tf.Scalar
+    ).dataSync()[0]!;
+    const adversarial = gamCt
+      ? adversarialLoss(
+          discriminatorForward(state.discriminator!, gam!, { training: true, updateStats: false }),
+        )
+      : null;
+    if (adversarial !== null) adversarialValue = adversarial.dataSync()[0]!;
+    return finalLoss({
+      cos,
+      labels,
+      margin,
+      confidenceLoss,
+      adversarial,
+      groups: groupCount,
+      lambdaConfidence: config.confidence.lambda,
+      lambdaAdversarial: config.adversarial.lambda,
+      objective: config.objective,
+    });
+  };
+  let failure: NonFiniteStepError | null = null;
   let outcome: { value: tf.Scalar; grads: tf.NamedTensorMap };
   try {
     outcome = tf.variableGrads(() => {
-      const labels = tf.tensor1d(batch.labels, 'int32');
-      const erases = sfre || randomErase;
-      let gam: tf.Tensor3D | null = null;
-      // GAM-CT without erasure: the identity loss sees the very images the GAM is taken of, so the
-      // GAM's forward pass is the identity pass too (one forward, as in the baseline).
-      let sharedCosines: tf.Tensor2D | null = null;
-      if (gamCt || sfre) {
-        const attention = attentionAndCosines(state, batch.images, config, !erases);
-        gam = normaliseMaps(attention.map);
-        if (!erases) sharedCosines = attention.cosines;
-        try {
-          pMax = readConfidence(attention.cosines, batch.labels, config);
-        } finally {
-          if (erases) attention.cosines.dispose();
-        }
-      } else if (randomErase) {
-        // P_max is the confidence on the original images; the identity pass sees erased ones.
-        pMax = readConfidence(cosines(state.head, embedTrain(state, batch.images)), batch.labels, config);
+      try {
+        return stepLoss();
+      } catch (error) {
+        if (!(error instanceof NonFiniteStepError)) throw error;
+        // Thrown out of the tape, the tensors it saved for the backward pass would never be freed:
+        // end it normally, on a loss with a zero gradient, and throw after.
+        failure = error;
+        return tf.mul(tf.sum(Object.values(params)[0]!), 0) as tf.Scalar;
       }
-      const identityImages = erases
-        ? applyMasks(batch.images, erasureRects(state, gam, n, size, config))
-        : batch.images;
-      if (gamCt) {
-        // A detached copy: the discriminator's loss must not reach the face network.
-        const detached = tf.tensor3d(gam!.dataSync() as Float32Array, gam!.shape);
-        const d = discriminatorGradients(state, detached, batch.groups);
-        updateDiscriminator(state, d.grads, config, learningRate);
-        discriminator = { loss: d.loss, accuracy: d.accuracy };
-      }
-      // Tracked by this tape's scope from here on, so it is freed with the other intermediates.
-      const cos =
-        sharedCosines === null
-          ? cosines(state.head, forward(state.face, identityImages, { training: true, updateStats: true }))
-          : tf.clone(sharedCosines);
-      sharedCosines?.dispose();
-      // Without erasure the identity pass sees the original images: P_max comes from it.
-      if (pMax === null) pMax = readConfidence(cos, batch.labels, config);
-      confidenceLoss = confidenceBalance ? confidenceBalanceLoss(pMax, config.confidence.threshold) : 0;
-      identityLoss = (
-        softmaxCrossEntropy(marginLogits(cos, labels, margin), labels) as tf.Scalar
-      ).dataSync()[0]!;
-      const adversarial = gamCt
-        ? adversarialLoss(
-            discriminatorForward(state.discriminator!, gam!, { training: true, updateStats: false }),
-          )
-        : null;
-      if (adversarial !== null) adversarialValue = adversarial.dataSync()[0]!;
-      return finalLoss({
-        cos,
-        labels,
-        margin,
-        confidenceLoss,
-        adversarial,
-        groups: groupCount,
-        lambdaConfidence: config.confidence.lambda,
-        lambdaAdversarial: config.adversarial.lambda,
-        objective: config.objective,
-      });
     }, Object.values(params));
   } catch (error) {
     statistics.restore();
     statistics.dispose();
     throw error;
+  }
+  if (failure !== null) {
+    outcome.value.dispose();
+    for (const g of Object.values(outcome.grads)) g.dispose();
+    statistics.restore();
+    statistics.dispose();
+    throw failure;
   }
   const grads: Gradients = Object.fromEntries(
     Object.entries(params).map(([name, v]) => [name, outcome.grads[v.name]!]),

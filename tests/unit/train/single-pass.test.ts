@@ -82,3 +82,19 @@ for (const backend of ['cpu', 'wasm'] as const) {
     }
   });
 }
+
+describe('a single-pass step that meets a non-finite value', () => {
+  it('changes nothing and leaves no tensor behind', async () => {
+    await loadEngine({ backend: 'wasm' });
+    for (const preset of ['gabn', 'gam-ct'] as const) {
+      const config = tinyConfig(preset);
+      const state = tinyState(config);
+      const batch = { ...tinyBatch(), images: tf.fill([8, 16, 16, 3], Number.NaN) as tf.Tensor4D };
+      const before = everything(state);
+      const tensors = tf.memory().numTensors;
+      expect(() => singlePassStep(state, batch, config, LR, GROUPS)).toThrow(/not finite/);
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(worstRelativeDifference(everything(state), before)).toBe(0);
+    }
+  });
+});
