@@ -6,12 +6,13 @@
  * .test-output/e2e/. The same scenario runs in Electron where an Electron binary exists.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { type Browser, chromium, _electron as electron, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHIPPED_DEMO_CHECKPOINTS } from '../../main/api/demo-workspace.ts';
 import { ensureRendererBuilt } from '../../main/cli/renderer-build.ts';
 import { findElectronBinary } from '../../main/engine/host-tools.ts';
 import { HEADLESS_CHROMIUM_ARGS } from '../../main/report/pdf.ts';
@@ -29,6 +30,21 @@ const chromiumMissing = (() => {
   }
 })();
 const electronBinary = findElectronBinary(require);
+
+/**
+ * The checkpoints the demo workspace gets: the ones shipped in resources/demo (the first is selected
+ * and shown), or the imported face-api network when none are shipped.
+ */
+const demo = (() => {
+  const shipped = existsSync(SHIPPED_DEMO_CHECKPOINTS)
+    ? readdirSync(SHIPPED_DEMO_CHECKPOINTS)
+        .filter((name) => name.endsWith('.gabn'))
+        .sort()
+    : [];
+  if (shipped.length === 0) return { names: ['face-api.gabn'], parameters: 5_614_592 };
+  const first = path.join(SHIPPED_DEMO_CHECKPOINTS, shipped[0]!, 'checkpoint.json');
+  return { names: shipped, parameters: JSON.parse(readFileSync(first, 'utf8')).parameterCount as number };
+})();
 
 let tiny: TinyWorkspace;
 
@@ -263,11 +279,13 @@ describe('npm start on a machine without Electron', () => {
       await page.waitForSelector('[data-testid="demo-workspace"] >> text=Preparing the demo workspace');
       await page.waitForSelector('[data-testid="demo-workspace"] progress');
       await page.screenshot({ path: path.join(SHOTS, 'demo-preparing.png') });
-      await page.waitForSelector('[data-testid="checkpoint-item"] >> text=face-api.gabn', {
-        timeout: 180_000,
-      });
+      for (const name of demo.names) {
+        await page.waitForSelector(`[data-testid="checkpoint-item"] >> text=${name}`, { timeout: 180_000 });
+      }
       await page.waitForSelector('[data-testid="demo-workspace"]', { state: 'detached' });
-      expect(await page.textContent('[data-testid="checkpoint-detail"]')).toContain('5,614,592');
+      expect(await page.textContent('[data-testid="checkpoint-detail"]')).toContain(
+        demo.parameters.toLocaleString('en'),
+      );
       await page.screenshot({ path: path.join(SHOTS, 'demo-checkpoints.png') });
 
       await page.click('[data-testid="nav-browse"]');
@@ -282,7 +300,8 @@ describe('npm start on a machine without Electron', () => {
       );
       await page.waitForTimeout(300);
       expect(await changedPixels(page)).toBe(-1);
-      // The pair GAM (face-api has no identity head) off, then the masks on: the canvas changes each time.
+      // The map (a GAM, or face-api's pair GAM: it has no identity head) off, then the masks on: the
+      // canvas changes each time.
       await redrawn(page, () => page.click('[data-testid="toggle-gam"]'));
       expect(await changedPixels(page)).toBeGreaterThan(500);
       await page.click('[data-testid="toggle-masks"]');
