@@ -12,6 +12,9 @@ import { phasedStep, type TrainBatch, type TrainState, trainStep } from '../main
 import { createDiscriminator, createIResNet, createMarginHead, iresnetSpec } from '../main/models/index.ts';
 import { formatSeconds, runTorchReference, timeIt } from './timing.ts';
 
+/** Steps timed per measurement: single steps vary by a third from one to the next on this machine. */
+const REPEATS = 9;
+
 const SETTING = {
   depth: 18,
   width: 0.25,
@@ -45,17 +48,17 @@ for (const preset of ['baseline', 'gabn'] as const) {
     faceOptimizer: createSgd(sgd),
     maskPrng: createPrng(4),
   };
-  seconds[preset] = await timeIt(() => void trainStep(state, batch, config, 1e-4, SETTING.groups), 3);
+  seconds[preset] = await timeIt(() => void trainStep(state, batch, config, 1e-4, SETTING.groups), REPEATS);
   if (preset === 'gabn') {
     seconds.phased = await timeIt(
       () => void phasedStep(state, batch, config, 1e-4, SETTING.groups, SETTING.batch),
-      3,
+      REPEATS,
     );
   }
 }
-const torch = runTorchReference('bench/torch/train_step.py', [JSON.stringify(SETTING)]);
+const torch = runTorchReference('bench/torch/train_step.py', [JSON.stringify(SETTING), String(REPEATS)]);
 console.log(
-  `training step, iResNet-18 width 0.25 at 56 px, batch ${SETTING.batch}, ${engine.backend} backend (median of 3)`,
+  `training step, iResNet-18 width 0.25 at 56 px, batch ${SETTING.batch}, ${engine.backend} backend (median of ${REPEATS})`,
 );
 console.log('step     | GABN Studio | PyTorch CPU | ratio to PyTorch');
 for (const name of ['baseline', 'gabn'] as const) {
