@@ -10,7 +10,7 @@
  *   to [r0, x0, r1, x1, ...] and summing the repetition axes is the same sum in one op.
  * - FusedBatchNorm's stock gradient materialises that tile at first order too: every batch-norm
  *   layer of every backward pass builds an [N, H, W, C] copy of 1/sqrt(var) with the Tile kernel,
- *   which on wasm cost more than all the convolutions of a training step. Broadcasting the
+ *   which on wasm took a third of a training step's kernel time. Broadcasting the
  *   per-channel factor instead gives the same input gradient bit for bit (the same products in the
  *   same order); the statistics' and parameters' gradients sum first and apply the per-channel
  *   factors after (equal up to rounding, and one pass over the tensor fewer).

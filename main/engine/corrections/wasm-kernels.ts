@@ -146,8 +146,8 @@ export function conv2dInputGradient(
 /**
  * The filter [KH, KW, CI, CO] rotated 180 degrees in space. Reversing both spatial axes reverses the
  * order of the KH·KW blocks of CI·CO values: nine block copies for a 3×3 filter. tf.reverse on wasm
- * walks every element with index arithmetic (about 9 ms for 3×3×128×128, the copies 0.3 ms), and a
- * GABN step inverts each convolution several times.
+ * walks every element with index arithmetic (9.6 ms for 3×3×128×128; the copies and the transpose
+ * after them, 2.8 ms), and a GABN step inverts each convolution several times.
  */
 function rotateFilter(tf: Tf, filter: Tensor4D): Tensor4D {
   const [kh, kw, ci, co] = filter.shape;
