@@ -6,10 +6,10 @@ image + max over channels of |dT/dx|, as the app computes it. CPU, argv[2] threa
 median of argv[1] runs after a warm-up. Prints one JSON line: {"seconds": median, "min": fastest, "runs": N}."""
 import json
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
+from reference_timing import median, step_times
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
@@ -87,10 +87,6 @@ def pair_gam():
 
 
 assert tuple(pair_gam().shape) == (1, 150, 150)
-times = []
-for _ in range(RUNS):
-    t0 = time.perf_counter()
-    pair_gam()
-    times.append(time.perf_counter() - t0)
-times.sort()
-print(json.dumps({"seconds": times[len(times) // 2], "min": times[0], "runs": RUNS}))
+# The call above was the warm-up.
+times = step_times(pair_gam, RUNS, warmup=0)
+print(json.dumps({"seconds": median(times), "min": times[0], "runs": RUNS}))

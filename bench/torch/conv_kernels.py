@@ -2,9 +2,9 @@
 timed on the CPU with 2 threads (median of 5 after a warm-up). Prints one JSON line."""
 import json
 import sys
-import time
 
 import torch
+from reference_timing import median, step_times
 
 torch.set_num_threads(2)
 torch.manual_seed(0)
@@ -21,12 +21,5 @@ for s in SHAPES:
     def step():
         torch.autograd.grad(y, [x, conv.weight], dy, retain_graph=True)
 
-    step()
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    results[s["name"]] = times[2]
+    results[s["name"]] = median(step_times(step, 5))
 print(json.dumps(results))

@@ -4,10 +4,10 @@ CPU, 2 threads, median of 3 after a warm-up. Prints one JSON line: seconds per i
 import json
 import os
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
+from reference_timing import median, step_times
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "golden"))
 from iresnet import IResNet  # noqa: E402
@@ -29,12 +29,5 @@ for c in CONFIGS:
         (g,) = torch.autograd.grad(t, xx)
         return g.abs().amax(dim=1)
 
-    gam()
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        gam()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    results[c["name"]] = times[1] / c["batch"]
+    results[c["name"]] = median(step_times(gam, 3)) / c["batch"]
 print(json.dumps(results))

@@ -1,6 +1,6 @@
 """PyTorch reference for bench/train-step.bench.ts: one training step of the same iResNet
-configuration, CPU, 2 threads, the median of argv[2] steps (default 3) after a warm-up. 'baseline': ArcFace forward, backward,
-SGD. 'gabn' as the paper counts it (two backward passes per step): one forward of the original images, the
+configuration, CPU, 2 threads, the median of argv[2] steps (default 3) after a warm-up.
+'baseline': ArcFace forward, backward, SGD. 'gabn' as the paper counts it (two backward passes per step): one forward of the original images, the
 GAM taken once with create_graph, a discriminator update on the detached GAMs, SFRE-style erasure of
 3 rectangles guided by them, then the face network's loss on the erased images with L_adv through the
 same GAM (double backprop).
@@ -8,10 +8,10 @@ Prints one JSON line: seconds per step."""
 import json
 import os
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
+from reference_timing import median, step_times
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "golden"))
 from iresnet import IResNet, ResNet18OneChannel, arcface_logits  # noqa: E402
@@ -71,12 +71,5 @@ def gabn():
 
 results = {}
 for name, step in (("baseline", baseline), ("gabn", gabn)):
-    step()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    results[name] = times[len(times) // 2]
+    results[name] = median(step_times(step, repeats))
 print(json.dumps(results))

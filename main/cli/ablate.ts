@@ -22,10 +22,9 @@ import { readRunStatus } from '../gabn/run-files.ts';
 import { resumeRun, startRun } from '../gabn/trainer.ts';
 import { writeFileAtomic } from '../report/atomic-write.ts';
 import { buildAuditReport } from '../report/audit-report.ts';
-import { softwareVersion } from '../report/provenance.ts';
 import type { AuditReport } from '../report/report-model.ts';
 import { formatOptions, parseArgs } from './args.ts';
-import { loadCheckpointSource, WRITERS } from './audit.ts';
+import { loadCheckpointSource, reportProvenance, WRITERS } from './audit.ts';
 import type { CliCommand, CliContext } from './command.ts';
 import { progressLine } from './progress.ts';
 
@@ -169,13 +168,7 @@ export const ablateCommand: CliCommand = {
         audit,
         bootstrap,
         explicitFolds: source.explicitFolds,
-        provenance: {
-          software: softwareVersion(),
-          createdAt: new Date().toISOString(),
-          commandLine: ['gabn', 'ablate', ...args],
-          inputs: source.inputs,
-          ...(source.backend ? { backend: source.backend } : {}),
-        },
+        provenance: reportProvenance(source, ['gabn', 'ablate', ...args]),
       });
       reports.push(report);
       rows.push({

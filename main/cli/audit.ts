@@ -31,7 +31,7 @@ import { type HtmlOptions, renderHtmlReport, writeHtmlReport } from '../report/h
 import { writeJsonReport } from '../report/json.ts';
 import { writePdfReport } from '../report/pdf.ts';
 import { sha256Hex, softwareVersion } from '../report/provenance.ts';
-import type { AuditReport, InputFile } from '../report/report-model.ts';
+import type { AuditReport, InputFile, Provenance } from '../report/report-model.ts';
 import { formatOptions, type ParsedOptions, parseArgs } from './args.ts';
 import type { CliCommand, CliContext } from './command.ts';
 import { progressLine } from './progress.ts';
@@ -88,6 +88,17 @@ export interface Source {
   readonly groups: GroupPairs[];
   readonly inputs: InputFile[];
   readonly explicitFolds: boolean;
+}
+
+/** Where a report on `source` comes from: this software, now, `commandLine`, the inputs, the backend. */
+export function reportProvenance(source: Source, commandLine: readonly string[]): Provenance {
+  return {
+    software: softwareVersion(),
+    createdAt: new Date().toISOString(),
+    commandLine,
+    inputs: source.inputs,
+    ...(source.backend ? { backend: source.backend } : {}),
+  };
 }
 
 async function loadScores(file: string, opts: ParsedOptions): Promise<Source> {
@@ -303,13 +314,7 @@ async function run(args: readonly string[], context: CliContext): Promise<number
     bootstrap,
     explicitFolds: source.explicitFolds,
     comparison,
-    provenance: {
-      software: softwareVersion(),
-      createdAt: new Date().toISOString(),
-      commandLine: ['gabn', 'audit', ...args],
-      inputs: source.inputs,
-      ...(source.backend ? { backend: source.backend } : {}),
-    },
+    provenance: reportProvenance(source, ['gabn', 'audit', ...args]),
   });
   const reports = [report];
   const visual = files.some((f) => ['.html', '.pdf'].includes(path.extname(f).toLowerCase()));
