@@ -11,7 +11,14 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GabnError } from '../errors.ts';
-import { CONFIG_FILE, LOG_FILE, METRICS_FILE, STATUS_FILE, writeJsonAtomic } from '../jobs/run-dir.ts';
+import {
+  CONFIG_FILE,
+  LOG_FILE,
+  METRICS_FILE,
+  STATUS_FILE,
+  writeJsonAtomic,
+  writeTextAtomic,
+} from '../jobs/run-dir.ts';
 import type { TrainingConfig } from './training-config.ts';
 
 export interface RunConfig {
@@ -94,6 +101,30 @@ function finiteJson(value: unknown): string {
 
 export function appendMetrics(runDir: string, record: Record<string, unknown>): void {
   appendFileSync(path.join(runDir, METRICS_FILE), `${finiteJson(record)}\n`);
+}
+
+/**
+ * Cuts metrics.jsonl back to the records of steps 1..`step` before a resume from the checkpoint taken
+ * at that step. A run that crashed, or failed on a non-finite loss, recorded steps after its last
+ * checkpoint; the resumed run records them again, and each step must appear once. A line cut short
+ * by the crash goes too. Returns how many lines were dropped.
+ */
+export function truncateMetrics(runDir: string, step: number): number {
+  const file = path.join(runDir, METRICS_FILE);
+  if (!existsSync(file)) return 0;
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
+  const kept = lines.filter((line) => {
+    try {
+      const record = JSON.parse(line) as { step?: unknown };
+      return typeof record.step === 'number' && record.step <= step;
+    } catch {
+      return false;
+    }
+  });
+  if (kept.length < lines.length) writeTextAtomic(file, kept.map((line) => `${line}\n`).join(''));
+  return lines.length - kept.length;
 }
 
 export function appendLog(runDir: string, line: string): void {

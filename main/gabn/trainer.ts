@@ -22,7 +22,7 @@ import { verify } from '../eval/verification.ts';
 import { loadCheckpoint, saveCheckpoint } from '../models/checkpoint.ts';
 import type { JsonObject, JsonValue } from '../models/checkpoint-schema.ts';
 import { createDiscriminator } from '../models/discriminator.ts';
-import { loadEmbedder } from '../models/embedder.ts';
+import { iresnetEmbedder } from '../models/embedder.ts';
 import { createIResNet, type IResNet } from '../models/iresnet.ts';
 import { iresnetSpec } from '../models/iresnet-spec.ts';
 import { createMarginHead } from '../models/margin-head.ts';
@@ -36,6 +36,7 @@ import {
   type RunState,
   readRunConfig,
   readRunStatus,
+  truncateMetrics,
   writeRunConfig,
   writeRunStatus,
 } from './run-files.ts';
@@ -218,24 +219,34 @@ async function loadBatch(session: Session, indices: readonly number[]): Promise<
   };
 }
 
-/** Per-group accuracy (%), Avg, STD and SER of a checkpoint on the validation set, as the audit computes them. */
-async function validate(session: Session, checkpointDir: string): Promise<JsonObject | null> {
+/**
+ * Per-group accuracy (%), Avg, STD and SER of the network as it is now on the validation set, as the
+ * audit computes them for the epoch checkpoint (which holds these weights, in float32).
+ */
+async function validate(session: Session): Promise<JsonObject | null> {
   if (!session.val) return null;
-  const embedder = await loadEmbedder(checkpointDir);
-  try {
-    const distances = await checkpointDistances(embedder, checkpointDir, session.val, { cacheDir: null });
-    const groups: JsonObject = {};
-    const accuracies: number[] = [];
-    for (const g of distances.groups) {
-      const accuracy = 100 * verify({ distances: g.distances, same: g.same, folds: g.folds }).accuracy;
-      groups[g.name] = accuracy;
-      accuracies.push(accuracy);
-    }
-    const fairness = paperFairness(accuracies);
-    return { groups, average: fairness.average, std: fairness.std, ser: fairness.ser };
-  } finally {
-    embedder.dispose();
+  const { state, set, config } = session;
+  const embedder = iresnetEmbedder({
+    net: state.face,
+    head: state.head,
+    groups: set.dataset.groups,
+    classCount: set.identities,
+    margin: { kind: config.margin.kind, s: config.margin.scale, m: config.margin.margin },
+    json: null,
+    // The network goes on training: the embedder only borrows it.
+    dispose: () => {},
+  });
+  // No embedding cache (the weights change every epoch), so no checkpoint folder keys one.
+  const distances = await checkpointDistances(embedder, session.runDir, session.val, { cacheDir: null });
+  const groups: JsonObject = {};
+  const accuracies: number[] = [];
+  for (const g of distances.groups) {
+    const accuracy = 100 * verify({ distances: g.distances, same: g.same, folds: g.folds }).accuracy;
+    groups[g.name] = accuracy;
+    accuracies.push(accuracy);
   }
+  const fairness = paperFairness(accuracies);
+  return { groups, average: fairness.average, std: fairness.std, ser: fairness.ser };
 }
 
 function stepRecord(
@@ -383,11 +394,10 @@ async function trainLoop(session: Session, start: Position, hooks: TrainHooks): 
       augment: session.augment.state(),
       mask: session.state.maskPrng.state(),
     };
-    lastCheckpoint = await saveResumePoint(session, name, position, {});
-    const validation = await validate(session, path.join(runDir, lastCheckpoint));
+    const validation = await validate(session);
+    // The checkpoint carries its own validation figures.
+    lastCheckpoint = await saveResumePoint(session, name, position, validation ? { validation } : {});
     if (validation) {
-      // The checkpoint carries its own validation figures.
-      await saveResumePoint(session, name, position, { validation });
       const groups = validation.groups as Record<string, number>;
       log(
         `epoch ${epoch + 1} validation: ${Object.entries(groups)
@@ -591,9 +601,15 @@ export async function resumeRun(runDir: string, hooks: TrainHooks = {}): Promise
     stepsPerEpoch: stepsPerEpoch(set, config),
     cache: new AlignedImageCache(),
   };
+  const resumedStep = position.epoch * session.stepsPerEpoch + position.stepInEpoch;
+  const dropped = truncateMetrics(dir, resumedStep);
   appendLog(
     dir,
-    `resuming from ${status.checkpoint} (epoch ${position.epoch + 1}, step ${position.stepInEpoch} of it)`,
+    `resuming from ${status.checkpoint} (epoch ${position.epoch + 1}, step ${position.stepInEpoch} of it)${
+      dropped > 0
+        ? `; ${dropped} metrics line${dropped === 1 ? '' : 's'} recorded after step ${resumedStep} dropped, as those steps run again`
+        : ''
+    }`,
   );
   return trainFrom(session, position, hooks);
 }

@@ -22,11 +22,16 @@ export interface RunStatus extends Omit<JobInfo, 'runDir' | 'result'> {
 }
 
 export function writeJsonAtomic(file: string, value: unknown): void {
+  writeTextAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Readers see the old file or the whole new one: the text goes to a temporary file renamed over it. */
+export function writeTextAtomic(file: string, text: string): void {
   const temp = path.join(
     path.dirname(file),
     `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
   );
-  writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`);
+  writeFileSync(temp, text);
   renameSync(temp, file);
 }
 

@@ -21,9 +21,9 @@ import {
   faceApiEmbedFeatures,
   faceApiFeatures,
 } from './importers/face-api-net.ts';
-import { embedFeatures, lastStageFeatures } from './iresnet.ts';
+import { embedFeatures, type IResNet, lastStageFeatures } from './iresnet.ts';
 import { specName } from './iresnet-spec.ts';
-import type { MarginOptions } from './margin-head.ts';
+import type { MarginHead, MarginOptions } from './margin-head.ts';
 import { disposeParams } from './parameters.ts';
 
 export interface Embedder {
@@ -67,18 +67,50 @@ export async function loadEmbedder(dir: string): Promise<Embedder> {
   const kind = await family(dir);
   if (kind === 'face-api-resnet') return loadFaceApiEmbedder(dir);
   const checkpoint = await loadCheckpoint(dir);
-  const net = checkpoint.model;
+  return iresnetEmbedder({
+    net: checkpoint.model,
+    ...(checkpoint.head ? { head: checkpoint.head } : {}),
+    groups: checkpoint.groups,
+    classCount: checkpoint.classCount,
+    ...(checkpoint.margin ? { margin: checkpoint.margin } : {}),
+    json: checkpoint.json,
+    dispose: () => {
+      disposeParams(checkpoint.model.params);
+      if (checkpoint.head) disposeParams(checkpoint.head.params);
+      if (checkpoint.discriminator) disposeParams(checkpoint.discriminator.params);
+      for (const t of Object.values(checkpoint.optimizer?.tensors ?? {})) t.dispose();
+    },
+  });
+}
+
+export interface IResNetEmbedderParts {
+  readonly net: IResNet;
+  readonly head?: MarginHead;
+  readonly groups: readonly string[];
+  readonly classCount: number;
+  readonly margin?: MarginOptions;
+  readonly json: unknown;
+  /** What disposing the embedder frees: the checkpoint's tensors, or nothing for a network in training. */
+  readonly dispose: () => void;
+}
+
+/**
+ * An iResNet in eval mode as an embedder. Training validates its live network through this, so the
+ * epoch's figures come from the same weights the epoch checkpoint then holds, without reading it back.
+ */
+export function iresnetEmbedder(parts: IResNetEmbedderParts): Embedder {
+  const { net } = parts;
   const eval_ = { training: false } as const;
-  const head = checkpoint.head?.params.weight;
+  const head = parts.head?.params.weight;
   return {
     architecture: specName(net.spec),
     family: 'iresnet',
     inputSize: net.spec.inputSize,
     embeddingSize: net.spec.embeddingSize,
     parameterCount: Object.values(net.params).reduce((n, t) => n + t.size, 0),
-    groups: checkpoint.groups,
-    classCount: checkpoint.classCount,
-    ...(checkpoint.margin ? { margin: checkpoint.margin } : {}),
+    groups: parts.groups,
+    classCount: parts.classCount,
+    ...(parts.margin ? { margin: parts.margin } : {}),
     model: {
       embed: (x) => embedFeatures(net, lastStageFeatures(net, x, eval_), eval_),
       ...(head ? { head: { weight: head as tf.Tensor2D } } : {}),
@@ -87,13 +119,8 @@ export async function loadEmbedder(dir: string): Promise<Embedder> {
         embedFeatures: (features) => embedFeatures(net, features, eval_),
       },
     },
-    json: checkpoint.json,
-    dispose: () => {
-      disposeParams(net.params);
-      if (checkpoint.head) disposeParams(checkpoint.head.params);
-      if (checkpoint.discriminator) disposeParams(checkpoint.discriminator.params);
-      for (const t of Object.values(checkpoint.optimizer?.tensors ?? {})) t.dispose();
-    },
+    json: parts.json,
+    dispose: parts.dispose,
   };
 }
 

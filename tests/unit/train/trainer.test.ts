@@ -1,17 +1,22 @@
 /**
  * Training runs on the cpu backend with a tiny network and a small synthetic set: the run folder's
  * contents, exact resume (a run stopped twice and resumed ends with the same bytes as one that never
- * stopped), and a non-finite loss stopping the run with the last good checkpoint kept.
+ * stopped), a non-finite loss stopping the run with the last good checkpoint kept, and a crashed run
+ * resumed with each step recorded once.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadDataset } from '../../../main/data/load-dataset.ts';
 import { loadEngine, tf } from '../../../main/engine/index.ts';
+import { computeFigures, prepareAudit } from '../../../main/eval/audit-figures.ts';
+import { checkpointDistances } from '../../../main/eval/embeddings.ts';
 import { resolveTrainingConfig } from '../../../main/gabn/presets.ts';
 import type { RunStatus } from '../../../main/gabn/run-files.ts';
 import { resumeRun, startRun, type TrainOutcome } from '../../../main/gabn/trainer.ts';
+import { loadEmbedder } from '../../../main/models/embedder.ts';
 import { makeTinyTrainingSet } from './tiny-training-set.ts';
 
 let root: string;
@@ -125,6 +130,28 @@ describe('a training run', () => {
     expect(readFileSync(path.join(dir, 'log.txt'), 'utf8')).toContain('epoch 2 validation: group-a');
   });
 
+  it('validates each epoch as the audit would its checkpoint, and the checkpoint carries the figures', async () => {
+    const dir = path.join(whole.runDir, 'checkpoints', 'epoch-2.gabn');
+    const recorded = metrics(whole.runDir).find((r) => r.type === 'epoch' && r.epoch === 2)!.validation as {
+      groups: Record<string, number>;
+      average: number;
+    };
+    const carried = JSON.parse(readFileSync(path.join(dir, 'checkpoint.json'), 'utf8')).provenance.metrics;
+    expect(carried.validation).toEqual(recorded);
+    // The audit's own path: the checkpoint read back from disk, its figures from the prepared audit.
+    const embedder = await loadEmbedder(dir);
+    try {
+      const distances = await checkpointDistances(embedder, dir, loadDataset(val), { cacheDir: null });
+      const figures = computeFigures(prepareAudit(distances.groups));
+      const accuracies = Object.values(recorded.groups);
+      expect(figures.groups).toHaveLength(accuracies.length);
+      for (const [i, g] of figures.groups.entries()) expect(100 * g.accuracy).toBeCloseTo(accuracies[i]!, 10);
+      expect(figures.paper.average).toBeCloseTo(recorded.average, 12);
+    } finally {
+      embedder.dispose();
+    }
+  });
+
   it('stopped twice and resumed ends with the same weights, head, discriminator and optimiser as a run that never stopped', async () => {
     // Without validation (it reads the weights, never changes them) to keep the test short.
     const first = await startRun(run('interrupted', false), { stopAfterStep: 1 });
@@ -178,6 +205,40 @@ describe('a training run', () => {
     });
     expect(existsSync(path.join(outcome.runDir, 'checkpoints', 'epoch-1.gabn', 'weights.bin'))).toBe(true);
     expect(existsSync(path.join(outcome.runDir, 'checkpoints', 'epoch-2.gabn'))).toBe(false);
+  });
+
+  it('resumed after a crash, records each step once', async () => {
+    // A crash in step 4 leaves status.json "running" at the epoch-1 checkpoint (step 2), step 3 in
+    // metrics.jsonl, and the line being written when the process died cut short. On wasm, as above.
+    await loadEngine({ backend: 'wasm' });
+    const crashed = await startRun(run('crashed', false), {
+      onBatch: (_batch, step) => {
+        if (step === 4) throw new Error('the process died');
+        return undefined;
+      },
+    }).catch((error: Error) => error);
+    expect((crashed as Error).message).toBe('the process died');
+    const dir = path.join(root, 'crashed');
+    expect(status(dir)).toMatchObject({ state: 'running', step: 3, checkpoint: 'checkpoints/epoch-1.gabn' });
+    const step3 = metrics(dir).find((r) => r.step === 3)!;
+    appendFileSync(path.join(dir, 'metrics.jsonl'), '{"type":"step","epoch":2,"st');
+
+    const resumed = await resumeRun(dir);
+    expect(resumed.state).toBe('completed');
+    const records = metrics(dir);
+    expect(records.map((r) => `${r.type} ${r.step}`)).toEqual([
+      'step 1',
+      'step 2',
+      'epoch 2',
+      'step 3',
+      'step 4',
+      'epoch 4',
+    ]);
+    // Step 3 ran again from the same checkpoint and the same generator states: the same loss.
+    expect(records.find((r) => r.step === 3)!.loss).toBe(step3.loss);
+    expect(readFileSync(path.join(dir, 'log.txt'), 'utf8')).toContain(
+      'resuming from checkpoints/epoch-1.gabn (epoch 2, step 0 of it); 2 metrics lines recorded after step 2 dropped',
+    );
   });
 });
 
