@@ -4,13 +4,15 @@
  * - Conv2DBackpropFilter is missing, so not even first-order training of a convolution works. The
  *   filter gradient dW[kh,kw,ci,co] = sum_{n,oh,ow} xpad[n, kh + oh*s, kw + ow*s, ci] dy[n,oh,ow,co]
  *   is one dilated convolution of x^T ([CI, Hp, Wp, N]) with dy^T ([OH, OW, N, CO]), dilation s.
- * - Conv2DBackpropInput is a naive scalar loop (~2 GFLOP/s): dx is the stride-1 correlation of the
- *   zero-inserted dy with the spatially flipped, in/out-swapped filter.
+ * - Conv2DBackpropInput is a naive scalar loop (~2 GFLOP/s): dx is the correlation of dy with the
+ *   spatially flipped, in/out-swapped filter; for a strided layer, one correlation per phase of the
+ *   input modulo the stride (subpixel-input-gradient.ts).
  * - Identity copies its input, and tfjs saves every tensor needed for backprop through Identity, so
  *   every saved activation is duplicated in the 4 GiB wasm heap: share the buffer instead.
  */
 import type { KernelConfig, KernelFunc, Tensor, Tensor4D, TensorInfo } from '@tensorflow/tfjs-core';
 import type { tf as TF } from '../tf.ts';
+import { subpixelInputGradient } from './subpixel-input-gradient.ts';
 
 type Tf = typeof TF;
 type Pad = 'valid' | 'same' | number;
@@ -99,26 +101,20 @@ export function conv2dInputGradient(
   const [n, oh, ow, co] = dy.shape;
   const h = inputShape[1];
   const w = inputShape[2];
-  let d: Tensor4D = dy;
   if (sh > 1 || sw > 1) {
-    const spread = tf.pad(tf.reshape(dy, [n, oh, 1, ow, 1, co]), [
-      [0, 0],
-      [0, 0],
-      [0, sh - 1],
-      [0, 0],
-      [0, sw - 1],
-      [0, 0],
-    ]);
-    d = tf.slice(
-      tf.reshape(spread, [n, oh * sh, ow * sw, co]),
-      [0, 0, 0, 0],
-      [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, co],
-    ) as Tensor4D;
+    return subpixelInputGradient(
+      tf,
+      dy,
+      filter,
+      { s: sh, k: kh, front: top, size: h },
+      { s: sw, k: kw, front: left, size: w },
+    );
   }
+  let d: Tensor4D = dy;
   const padTop = kh - 1 - top;
   const padLeft = kw - 1 - left;
-  const padBottom = h + top - ((oh - 1) * sh + 1);
-  const padRight = w + left - ((ow - 1) * sw + 1);
+  const padBottom = h + top - oh;
+  const padRight = w + left - ow;
   // A negative pad means the forward conv never read those rows: crop them instead.
   const crop = [
     Math.max(0, -padTop),

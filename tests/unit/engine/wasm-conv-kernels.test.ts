@@ -5,7 +5,8 @@ import { sequence } from './second-order-cases.ts';
 // The wasm Conv2DBackpropFilter / Conv2DBackpropInput kernels are recomputations of the cpu
 // backend's reference kernels through XNNPACK convolutions. Same inputs, both backends, every
 // geometry the project's networks use (3x3 stride 1/2 'same', 1x1 stride 2 shortcuts, the 7x7
-// stride-2 stem of the ResNet-18 discriminator, 'valid', explicit and odd sizes).
+// stride-2 stem of the ResNet-18 discriminator, 'valid', explicit and odd sizes, and strided
+// shapes beyond them).
 interface Geometry {
   readonly name: string;
   readonly x: [number, number, number, number];
@@ -23,6 +24,11 @@ const GEOMETRIES: Geometry[] = [
   { name: '3x3 stride 1 valid', x: [1, 6, 5, 2], k: [3, 3, 2, 2], stride: 1, pad: 'valid' },
   { name: '3x3 stride 2 valid, odd size', x: [1, 9, 9, 2], k: [3, 3, 2, 2], stride: 2, pad: 'valid' },
   { name: '3x3 stride 1 pad 1 explicit', x: [1, 5, 5, 3], k: [3, 3, 3, 2], stride: 1, pad: 1 },
+  // Strided input gradients are split by phase: phases without taps, rows dy never reaches.
+  { name: '1x1 stride 2, odd size', x: [1, 7, 5, 3], k: [1, 1, 3, 2], stride: 2, pad: 'valid' },
+  { name: '2x2 stride 2 valid', x: [2, 6, 7, 2], k: [2, 2, 2, 3], stride: 2, pad: 'valid' },
+  { name: '3x3 stride 3 same', x: [1, 10, 8, 2], k: [3, 3, 2, 2], stride: 3, pad: 'same' },
+  { name: '5x5 stride 2 pad 2', x: [1, 9, 8, 2], k: [5, 5, 2, 3], stride: 2, pad: 2 },
 ];
 
 function gradients(g: Geometry): { dx: Float32Array; dk: Float32Array } {
@@ -39,7 +45,7 @@ function gradients(g: Geometry): { dx: Float32Array; dk: Float32Array } {
   });
 }
 
-function maxRelativeDifference(a: Float32Array, b: Float32Array): number {
+function maxRelativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let scale = 0;
   let diff = 0;
   for (let i = 0; i < a.length; i++) {
@@ -64,6 +70,71 @@ describe('wasm convolution gradient kernels agree with the cpu reference', () =>
       expect(maxRelativeDifference(reference.dk, fromWasm.dk)).toBeLessThan(1e-5);
       expect(after.numTensors).toBe(before.numTensors);
       expect(after.numBytes).toBe(before.numBytes);
+    });
+  }
+});
+
+/** dx of a convolution by its definition: each dy value spread back over the inputs it read. */
+function definitionInputGradient(
+  dy: ArrayLike<number>,
+  [n, oh, ow, co]: readonly number[],
+  filter: ArrayLike<number>,
+  [kh, kw, ci]: readonly number[],
+  [h, w]: readonly [number, number],
+  [sh, sw]: readonly [number, number],
+  [top, left]: readonly [number, number],
+): Float32Array {
+  const dx = new Float32Array(n! * h * w * ci!);
+  for (let b = 0; b < n!; b++)
+    for (let y = 0; y < oh!; y++)
+      for (let x = 0; x < ow!; x++)
+        for (let i = 0; i < kh!; i++)
+          for (let j = 0; j < kw!; j++) {
+            const r = y * sh + i - top;
+            const c = x * sw + j - left;
+            if (r < 0 || r >= h || c < 0 || c >= w) continue;
+            for (let a = 0; a < ci!; a++)
+              for (let o = 0; o < co!; o++)
+                dx[((b * h + r) * w + c) * ci! + a]! +=
+                  dy[((b * oh! + y) * ow! + x) * co! + o]! * filter[((i * kw! + j) * ci! + a) * co! + o]!;
+          }
+  return dx;
+}
+
+describe('the wasm input gradient with uneven strides', () => {
+  // Called as a transposed convolution and checked against the definition: with uneven strides the
+  // wasm backend's forward convolution writes out of bounds, and the cpu backend's transposed
+  // convolution is wrong, so neither can be the reference here.
+  for (const [strides, oh, ow] of [
+    [[3, 1], 3, 8],
+    [[1, 2], 9, 4],
+  ] as [[number, number], number, number][]) {
+    it(`5x5, strides ${strides.join(' and ')}, pad 2`, async () => {
+      await loadEngine({ backend: 'wasm' });
+      const dy = sequence(oh * ow * 3, 21);
+      const filter = sequence(5 * 5 * 2 * 3, 22, 0.5);
+      const fromWasm = tf.tidy(
+        () =>
+          tf
+            .conv2dTranspose(
+              tf.tensor4d(dy, [1, oh, ow, 3]),
+              tf.tensor4d(filter, [5, 5, 2, 3]),
+              [1, 9, 8, 2],
+              strides,
+              2,
+            )
+            .dataSync() as Float32Array,
+      );
+      const expected = definitionInputGradient(
+        dy,
+        [1, oh, ow, 3],
+        filter,
+        [5, 5, 2],
+        [9, 8],
+        strides,
+        [2, 2],
+      );
+      expect(maxRelativeDifference(expected, fromWasm)).toBeLessThan(1e-5);
     });
   }
 });
