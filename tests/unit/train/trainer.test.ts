@@ -33,7 +33,8 @@ const config = resolveTrainingConfig({
     'model.embeddingSize=16',
     'discriminator.width=0.125',
     'batchSize=8',
-    'microBatchSize=4',
+    // The whole batch in one pass, as runs are by default; micro-batches are resumed below too.
+    'microBatchSize=0',
     'epochs=2',
     'erase.maxHeight=4',
     'erase.maxWidth=4',
@@ -43,11 +44,11 @@ const config = resolveTrainingConfig({
   ],
 });
 
-function run(name: string, validated = true) {
+function run(name: string, validated = true, microBatchSize = config.microBatchSize) {
   return {
     out: path.join(root, name),
     preset: 'gabn',
-    config,
+    config: { ...config, microBatchSize },
     data,
     ...(validated ? { val } : {}),
     command: 'test',
@@ -185,6 +186,22 @@ describe('a training run', () => {
         .filter((r) => r.type === 'step')
         .map((r) => r.loss);
     expect(steps(first.runDir)).toEqual(steps(whole.runDir));
+  });
+
+  it('resumed with micro-batches, ends as the run with them that never stopped', async () => {
+    const uninterrupted = await startRun(run('whole-micro', false, 4));
+    const first = await startRun(run('interrupted-micro', false, 4), { stopAfterStep: 3 });
+    expect(first.state).toBe('stopped');
+    expect((await resumeRun(first.runDir)).state).toBe('completed');
+    const expected = files(uninterrupted.runDir, 'checkpoints/epoch-2.gabn');
+    const actual = files(first.runDir, 'checkpoints/epoch-2.gabn');
+    for (const name of Object.keys(expected)) {
+      expect(actual[name]!.equals(expected[name]!), `${name} differs`).toBe(true);
+    }
+    // Cut into micro-batches, the step is another computation: its weights are not those of one pass.
+    expect(
+      actual['weights.bin']!.equals(files(whole.runDir, 'checkpoints/epoch-2.gabn')['weights.bin']!),
+    ).toBe(false);
   });
 
   it('stops at a non-finite loss, says where, and keeps the last good checkpoint', async () => {
