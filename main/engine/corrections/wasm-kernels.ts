@@ -9,6 +9,7 @@
  *   input modulo the stride (subpixel-input-gradient.ts).
  * - Identity copies its input, and tfjs saves every tensor needed for backprop through Identity, so
  *   every saved activation is duplicated in the 4 GiB wasm heap: share the buffer instead.
+ * - Sum and Mean over leading axes transpose the whole tensor first: one average pooling instead.
  */
 import type { KernelConfig, KernelFunc, Tensor, Tensor4D, TensorInfo } from '@tensorflow/tfjs-core';
 import type { tf as TF } from '../tf.ts';
@@ -193,6 +194,49 @@ function convGradientKernel(
   };
 }
 
+/** The kernel a replacement stands in for, so that installing twice never wraps a replacement. */
+const STOCK = Symbol('stock kernel');
+type Replacement = KernelFunc & { [STOCK]?: KernelFunc };
+
+function stockKernel(tf: Tf, kernelName: string): KernelFunc {
+  const current = tf.getKernel(kernelName, 'wasm')?.kernelFunc as Replacement | undefined;
+  if (current === undefined) throw new Error(`the wasm backend has no ${kernelName} kernel`);
+  return current[STOCK] ?? current;
+}
+
+/** Below these sizes the stock kernel is as fast: the pooling's own costs dominate. */
+const POOLED_REDUCTION = { minOuter: 1024, minInner: 8 } as const;
+
+/**
+ * Sum or Mean of a large float tensor over its leading axes ([N, H, W, C] to [C]: batch norm's
+ * statistics and gradients, every per-channel broadcast's gradient) as one average pooling of the
+ * tensor seen as [1, N·H·W, 1, C]. The stock kernels transpose the whole tensor first; XNNPACK's
+ * pooling reads it once, channels last (16×56×56×16: 0.35 ms instead of 2.7 ms). The kernels' own
+ * gradients are unchanged. Any other reduction goes to the stock kernel.
+ */
+function leadingAxesReduction(tf: Tf, kernelName: 'Sum' | 'Mean'): Replacement {
+  const stock = stockKernel(tf, kernelName);
+  const reduce: Replacement = (args) => {
+    const x = args.inputs.x as Tensor;
+    const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    const leading = axes.length > 0 && axes.length < x.rank && axes.every((a, i) => a === i);
+    if (!leading || x.dtype !== 'float32') return stock(args);
+    const outer = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
+    const kept = x.shape.slice(axes.length);
+    const inner = tf.util.sizeFromShape(kept);
+    if (outer < POOLED_REDUCTION.minOuter || inner < POOLED_REDUCTION.minInner) return stock(args);
+    const result = tf.tidy(() => {
+      const mean = tf.avgPool(tf.reshape(x, [1, outer, 1, inner]) as Tensor4D, [outer, 1], 1, 'valid');
+      const reduced = kernelName === 'Sum' ? tf.mul(mean, outer) : mean;
+      return tf.reshape(reduced, keepDims ? [...axes.map(() => 1), ...kept] : kept);
+    });
+    return asKernelOutput(args.backend as unknown as RefCountingBackend, result);
+  };
+  reduce[STOCK] = stock;
+  return reduce;
+}
+
 export function wasmKernels(tf: Tf): { configs: KernelConfig[]; replaced: string[] } {
   const filterGradient = convGradientKernel(tf, 'Conv2DBackpropFilter', 'filterShape', (k) =>
     conv2dFilterGradient(tf, k.inputs.x!, k.inputs.dy!, k.shape, k.strides, k.pad, k.dimRoundingMode),
@@ -211,6 +255,8 @@ export function wasmKernels(tf: Tf): { configs: KernelConfig[]; replaced: string
     { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: filterGradient },
     { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: inputGradient },
     { kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity },
+    { kernelName: 'Sum', backendName: 'wasm', kernelFunc: leadingAxesReduction(tf, 'Sum') },
+    { kernelName: 'Mean', backendName: 'wasm', kernelFunc: leadingAxesReduction(tf, 'Mean') },
   ];
   return { configs, replaced: configs.map((c) => c.kernelName) };
 }
