@@ -394,7 +394,15 @@ async function trainLoop(session: Session, start: Position, hooks: TrainHooks): 
       augment: session.augment.state(),
       mask: session.state.maskPrng.state(),
     };
-    const validation = await validate(session);
+    let validation: JsonObject | null;
+    try {
+      validation = await validate(session);
+    } catch (error) {
+      // The epoch's training is not lost to a failed validation.
+      lastCheckpoint = await saveResumePoint(session, name, position, {});
+      status('failed', epoch, `epoch ${epoch + 1} was saved as ${lastCheckpoint}, but its validation failed`);
+      throw error;
+    }
     // The checkpoint carries its own validation figures.
     lastCheckpoint = await saveResumePoint(session, name, position, validation ? { validation } : {});
     if (validation) {

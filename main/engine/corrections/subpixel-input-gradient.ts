@@ -1,7 +1,7 @@
 /**
  * The input gradient of a strided convolution without the zeros. Written as the correlation of the
  * zero-inserted dy with the flipped filter, a stride-2 layer multiplies three zeros for every value
- * (a third of a GABN step's convolution arithmetic went to them). Split instead by the phase of the
+ * (a seventh of a GABN step's convolution arithmetic went to them). Split instead by the phase of the
  * input row and column modulo the stride: the rows r ≡ p (mod s) of the padded input receive only the
  * taps kh ≡ p (mod s), so each phase is a stride-1 correlation of dy itself with a sub-filter, and the
  * s² phases, interleaved, are dx. Together they do the forward pass's arithmetic exactly.
@@ -73,8 +73,6 @@ function phaseInput(tf: Tf, dy: Tensor4D, rows: Axis, cols: Axis): Tensor4D {
   const c = groups(cols);
   return oh > r || ow > c ? tf.slice(dy, [0, 0, 0, 0], [n, Math.min(oh, r), Math.min(ow, c), co]) : dy;
 }
-
-export type SubpixelAxis = Axis;
 
 export function subpixelInputGradient(
   tf: Tf,

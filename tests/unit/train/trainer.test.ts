@@ -5,7 +5,15 @@
  * resumed with each step recorded once.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -222,6 +230,26 @@ describe('a training run', () => {
     });
     expect(existsSync(path.join(outcome.runDir, 'checkpoints', 'epoch-1.gabn', 'weights.bin'))).toBe(true);
     expect(existsSync(path.join(outcome.runDir, 'checkpoints', 'epoch-2.gabn'))).toBe(false);
+  });
+
+  it('keeps the epoch when its validation fails', async () => {
+    const copy = path.join(root, 'val-copy');
+    cpSync(val, copy, { recursive: true });
+    const outcome = await startRun(
+      { ...run('unvalidated', false), val: copy },
+      {
+        // Pull the test set away during the epoch's last step: validation cannot read a single face.
+        onBatch: (_batch, step) => {
+          if (step === 2) rmSync(copy, { recursive: true });
+          return undefined;
+        },
+      },
+    ).catch((error: Error) => error);
+    expect(outcome).toBeInstanceOf(Error);
+    const dir = path.join(root, 'unvalidated');
+    expect(status(dir)).toMatchObject({ state: 'failed', step: 2, checkpoint: 'checkpoints/epoch-1.gabn' });
+    expect(status(dir).message).toContain('its validation failed');
+    expect(existsSync(path.join(dir, 'checkpoints', 'epoch-1.gabn', 'weights.bin'))).toBe(true);
   });
 
   it('resumed after a crash, records each step once', async () => {
