@@ -437,7 +437,7 @@ export function trainStep(
   groupCount: number,
   microBatchSize: number = config.microBatchSize,
 ): StepMetrics {
-  checkBatch(state, batch, config);
+  // Each path checks the batch itself (both are exported on their own).
   const n = batch.images.shape[0];
   if (microBatchSize <= 0 || microBatchSize >= n) {
     return singlePassStep(state, batch, config, learningRate, groupCount);
