@@ -93,7 +93,10 @@ describe('browser host: token and loopback', () => {
     }
     expect((await api('getStatus', undefined, { Authorization: 'Bearer wrong' })).status).toBe(401);
     expect((await send('/api/getStatus', { method: 'POST', auth: false })).status).toBe(401);
-    expect((await send(`/?token=${host.token.slice(0, -1)}x`, { auth: false })).status).toBe(401);
+    // One character off; the replacement must differ from the token's own last character.
+    const last = host.token.slice(-1);
+    const wrongToken = host.token.slice(0, -1) + (last === 'x' ? 'y' : 'x');
+    expect((await send(`/?token=${wrongToken}`, { auth: false })).status).toBe(401);
   });
 
   it('turns the URL token into an HttpOnly SameSite=Strict cookie on the first page load', async () => {
