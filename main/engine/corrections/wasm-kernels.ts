@@ -9,6 +9,9 @@
  *   input modulo the stride (subpixel-input-gradient.ts).
  * - Identity copies its input, and tfjs saves every tensor needed for backprop through Identity, so
  *   every saved activation is duplicated in the 4 GiB wasm heap: share the buffer instead.
+ * - Cast copies its input even to its own dtype, which tfjs's gradients do on every product and
+ *   quotient (1,500 copies in a GABN step): share the buffer there too. Its cast to bool stores
+ *   each value truncated to a byte (-2.5 gives 254, 0.5 and 256 give false): a comparison with 0.
  * - Sum and Mean over leading axes transpose the whole tensor first: one average pooling instead.
  */
 import type { KernelConfig, KernelFunc, Tensor, Tensor4D, TensorInfo } from '@tensorflow/tfjs-core';
@@ -241,10 +244,24 @@ export function wasmKernels(tf: Tf): { configs: KernelConfig[]; replaced: string
     (args.backend as unknown as RefCountingBackend).incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   };
+  const stockCast = tf.getKernel('Cast', 'wasm')?.kernelFunc;
+  if (stockCast === undefined) throw new Error('the wasm backend has no Cast kernel');
+  const cast: KernelFunc = (args) => {
+    const x = args.inputs.x as TensorInfo;
+    const { dtype } = args.attrs as { dtype: string };
+    if (dtype === 'bool' && (x.dtype === 'float32' || x.dtype === 'int32')) {
+      const flags = tf.tidy(() => tf.notEqual(x as Tensor, tf.scalar(0, x.dtype)));
+      return asKernelOutput(args.backend as unknown as RefCountingBackend, flags);
+    }
+    if (x.dtype !== dtype || x.dtype === 'string') return stockCast(args);
+    (args.backend as unknown as RefCountingBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
   const configs: KernelConfig[] = [
     { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: filterGradient },
     { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: inputGradient },
     { kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity },
+    { kernelName: 'Cast', backendName: 'wasm', kernelFunc: cast },
     { kernelName: 'Sum', backendName: 'wasm', kernelFunc: leadingAxesReduction(tf, 'Sum') },
     { kernelName: 'Mean', backendName: 'wasm', kernelFunc: leadingAxesReduction(tf, 'Mean') },
   ];

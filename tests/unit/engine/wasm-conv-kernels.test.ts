@@ -139,7 +139,7 @@ describe('the wasm input gradient with uneven strides', () => {
   }
 });
 
-describe('wasm zero-copy Identity', () => {
+describe('wasm zero-copy Identity and Cast', () => {
   it('shares the buffer and keeps values', async () => {
     await loadEngine({ backend: 'wasm' });
     const x = tf.tensor1d([1, 2, 3]);
@@ -148,5 +148,30 @@ describe('wasm zero-copy Identity', () => {
     x.dispose();
     expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
     y.dispose();
+  });
+
+  it('casts to the same dtype without a copy, and to bool as "not zero"', async () => {
+    await loadEngine({ backend: 'wasm' });
+    const before = tf.memory().numDataBuffers;
+    const x = tf.tensor1d([1.75, -2.5, 0, 0.5, 256, -0]);
+    const same = tf.cast(x, 'float32');
+    expect(same.dataId).toBe(x.dataId);
+    expect(tf.memory().numDataBuffers - before).toBe(1);
+    const integers = tf.cast(x, 'int32');
+    const flags = tf.cast(x, 'bool');
+    expect(integers.dataId).not.toBe(x.dataId);
+    x.dispose();
+    expect(Array.from(same.dataSync())).toEqual([1.75, -2.5, 0, 0.5, 256, -0]);
+    expect(Array.from(integers.dataSync())).toEqual([1, -2, 0, 0, 256, 0]);
+    expect(Array.from(flags.dataSync())).toEqual([1, 1, 0, 1, 1, 0]);
+    const counts = tf.tensor1d([3, -1, 0, 256], 'int32');
+    const countFlags = tf.cast(counts, 'bool');
+    expect(Array.from(countFlags.dataSync())).toEqual([1, 1, 0, 1]);
+    counts.dispose();
+    countFlags.dispose();
+    same.dispose();
+    integers.dispose();
+    flags.dispose();
+    expect(tf.memory().numDataBuffers).toBe(before);
   });
 });
