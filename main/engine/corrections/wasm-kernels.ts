@@ -30,14 +30,26 @@ function pair(value: number | [number, number]): [number, number] {
   return typeof value === 'number' ? [value, value] : value;
 }
 
+/** A kernel output that is its input: the same buffer, one more reference (no copy). */
+function sharedOutput(backend: RefCountingBackend, x: TensorInfo): TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+/** The stock wasm kernel a replacement falls back to (the corrections install theirs once). */
+function stockKernel(tf: Tf, kernelName: string): KernelFunc {
+  const stock = tf.getKernel(kernelName, 'wasm')?.kernelFunc;
+  if (stock === undefined) throw new Error(`the wasm backend has no ${kernelName} kernel`);
+  return stock;
+}
+
 /**
  * Hands a tensor computed with tf ops inside a kernel to the engine as the kernel's output: the
  * engine wraps the same buffer in a new tensor without taking a reference, so take one for it and
  * drop the inner tensor (the buffer lives on, owned by the kernel's output).
  */
 function asKernelOutput(backend: RefCountingBackend, tensor: Tensor): TensorInfo {
-  backend.incRef(tensor.dataId);
-  const info: TensorInfo = { dataId: tensor.dataId, shape: tensor.shape, dtype: tensor.dtype };
+  const info = sharedOutput(backend, tensor);
   tensor.dispose();
   return info;
 }
@@ -208,9 +220,7 @@ const POOLED_REDUCTION = { minOuter: 1024, minInner: 8 } as const;
  * gradients are unchanged. Any other reduction goes to the stock kernel.
  */
 function leadingAxesReduction(tf: Tf, kernelName: 'Sum' | 'Mean'): KernelFunc {
-  // The corrections install the wasm kernels once (corrections/index.ts): this is the stock kernel.
-  const stock = tf.getKernel(kernelName, 'wasm')?.kernelFunc;
-  if (stock === undefined) throw new Error(`the wasm backend has no ${kernelName} kernel`);
+  const stock = stockKernel(tf, kernelName);
   return (args) => {
     const x = args.inputs.x as Tensor;
     const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
@@ -237,25 +247,25 @@ export function wasmKernels(tf: Tf): { configs: KernelConfig[]; replaced: string
   const inputGradient = convGradientKernel(tf, 'Conv2DBackpropInput', 'inputShape', (k) =>
     conv2dInputGradient(tf, k.inputs.dy!, k.inputs.filter!, k.shape, k.strides, k.pad, k.dimRoundingMode),
   );
-  const stockIdentity = tf.getKernel('Identity', 'wasm');
+  const stockIdentity = stockKernel(tf, 'Identity');
   const identity: KernelFunc = (args) => {
     const x = args.inputs.x as TensorInfo;
-    if (x.dtype === 'string' && stockIdentity) return stockIdentity.kernelFunc(args);
-    (args.backend as unknown as RefCountingBackend).incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    if (x.dtype === 'string') return stockIdentity(args);
+    return sharedOutput(args.backend as unknown as RefCountingBackend, x);
   };
-  const stockCast = tf.getKernel('Cast', 'wasm')?.kernelFunc;
-  if (stockCast === undefined) throw new Error('the wasm backend has no Cast kernel');
+  const stockCast = stockKernel(tf, 'Cast');
   const cast: KernelFunc = (args) => {
     const x = args.inputs.x as TensorInfo;
+    const backend = args.backend as unknown as RefCountingBackend;
     const { dtype } = args.attrs as { dtype: string };
     if (dtype === 'bool' && (x.dtype === 'float32' || x.dtype === 'int32')) {
-      const flags = tf.tidy(() => tf.notEqual(x as Tensor, tf.scalar(0, x.dtype)));
-      return asKernelOutput(args.backend as unknown as RefCountingBackend, flags);
+      return asKernelOutput(
+        backend,
+        tf.tidy(() => tf.notEqual(x as Tensor, tf.scalar(0, x.dtype))),
+      );
     }
     if (x.dtype !== dtype || x.dtype === 'string') return stockCast(args);
-    (args.backend as unknown as RefCountingBackend).incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    return sharedOutput(backend, x);
   };
   const configs: KernelConfig[] = [
     { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: filterGradient },
