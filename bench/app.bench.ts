@@ -11,14 +11,14 @@ import { accessSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { HEADLESS_CHROMIUM_ARGS } from '../main/base/host-programs.ts';
+import { ensureRendererBuilt } from '../main/cli/renderer-build.ts';
 import {
   demoCheckpoints,
   demoLayout,
   missingDemoParts,
   prepareDemoWorkspace,
-} from '../main/api/demo-workspace.ts';
-import { ensureRendererBuilt } from '../main/cli/renderer-build.ts';
-import { HEADLESS_CHROMIUM_ARGS } from '../main/report/pdf.ts';
+} from '../main/usecases/workspace/demo-workspace.ts';
 import { clickToOverlay, scrollGrid } from './app-browser.ts';
 import { makeGridDataset } from './app-grid-dataset.ts';
 import { startServe } from './app-host.ts';

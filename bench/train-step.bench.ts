@@ -5,11 +5,12 @@
  * does), to show what sharing the passes saves; and the arithmetic of each step, which bounds the ratio
  * from below on a backend whose time follows arithmetic.
  */
+
+import { createPrng } from '../main/base/random.ts';
 import { loadEngine, tf } from '../main/engine/index.ts';
 import { createSgd } from '../main/gabn/optimizer.ts';
 import { resolveTrainingConfig } from '../main/gabn/presets.ts';
-import { createPrng } from '../main/gabn/prng.ts';
-import { phasedStep, type TrainBatch, type TrainState, trainStep } from '../main/gabn/train-step.ts';
+import { phasedStep, type TrainBatch, type TrainState, trainStep } from '../main/gabn/step/index.ts';
 import type { TrainingConfig } from '../main/gabn/training-config.ts';
 import { createDiscriminator, createIResNet, createMarginHead, iresnetSpec } from '../main/models/index.ts';
 import { type Arithmetic, countArithmetic } from './arithmetic.ts';

@@ -22,7 +22,7 @@ import { STATIC_TYPES } from '../main/api/http.ts';
 import { createMediaServer } from '../main/api/media.ts';
 import { createRemoteService } from '../main/api/remote-service.ts';
 import type { HostedService } from '../main/api/service.ts';
-import { defaultWorkspace } from '../main/api/workspace.ts';
+import { defaultWorkspace } from '../main/usecases/workspace/workspace.ts';
 import { APP_ORIGIN, handleValidated, registerApi } from './ipc.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));

@@ -3,9 +3,9 @@
  * servers). Dispatches to one file per sub-command under main/cli/.
  */
 
+import { GabnError, isGabnError } from './base/errors.ts';
 import type { CliCommand, CliContext } from './cli/command.ts';
 import { commands } from './cli/commands.ts';
-import { GabnError, isGabnError } from './errors.ts';
 
 function findCommand(argv: readonly string[]): { command: CliCommand; rest: readonly string[] } | undefined {
   let best: CliCommand | undefined;

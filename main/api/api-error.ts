@@ -1,5 +1,5 @@
 /** Errors as they cross a process or host boundary: a GabnError's fields, never a stack. */
-import { GabnError, isGabnError } from '../errors.ts';
+import { GabnError, isGabnError } from '../base/errors.ts';
 import type { ApiError } from './contract.ts';
 
 export function toApiError(error: unknown): ApiError {

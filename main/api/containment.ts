@@ -6,7 +6,7 @@
  */
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 
 export function isInside(root: string, candidate: string): boolean {
   const relative = path.relative(root, candidate);

@@ -5,10 +5,21 @@
  * survives JSON and structured clone alike (numbers, strings, arrays, objects; binary as base64).
  */
 
-export type AttributionMethod = 'gam' | 'pair-gam' | 'grad-cam';
+import type { AttributionMethod } from '../gabn/attribution-methods.ts';
+import type { Estimate } from '../report/report-model.ts';
+
+export type { AttributionMethod } from '../gabn/attribution-methods.ts';
+export type { AuditReport, Estimate, JsonInterval } from '../report/report-model.ts';
 export type MaskKind = 'sfre' | 'random';
 export type JobKind = 'synth' | 'group-averages' | 'demo-workspace';
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+export type JobState =
+  | 'queued'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'stopped'
+  | 'interrupted';
 
 /** A failure as the renderer sees it: GabnError's fields, without a stack. */
 export interface ApiError {
@@ -221,13 +232,6 @@ export interface GroupAveragesRequest {
   readonly seed?: number;
 }
 
-/** A mean and its 95% interval; null where there was nothing to average (JSON has no NaN). */
-export interface Interval {
-  readonly mean: number | null;
-  readonly low: number | null;
-  readonly high: number | null;
-}
-
 /** The result of a 'group-averages' job: per group, the average face and average map with statistics. */
 export interface GroupAveragesResult {
   readonly method: AttributionMethod;
@@ -236,8 +240,9 @@ export interface GroupAveragesResult {
     readonly group: string;
     readonly images: number;
     readonly empty: number;
-    readonly massFraction: Interval;
-    readonly entropy: Interval;
+    /** The group's mean and its 95% interval; a null value where there was nothing to average. */
+    readonly massFraction: Estimate;
+    readonly entropy: Estimate;
     /** PNG files inside the run directory, relative to it. */
     readonly averageFace: string;
     readonly averageMap: string;

@@ -24,7 +24,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
-import { GabnError, isGabnError } from '../errors.ts';
+import { GabnError, isGabnError } from '../base/errors.ts';
 import { toApiError } from './api-error.ts';
 import { OutsideError, resolveContained } from './containment.ts';
 import { API_EVENTS, type ImageBytes } from './contract.ts';

@@ -8,9 +8,9 @@
  *   media/run/<job>/<file>                        a file of a job's run directory (contained in it)
  */
 import sharp from 'sharp';
-import { GabnError } from '../errors.ts';
-import { encodePng } from '../gabn/attention-figures.ts';
-import { type ColormapName, overlayAttention, parseColormapName } from '../gabn/colormap.ts';
+import { GabnError } from '../base/errors.ts';
+import { encodePng } from '../report/figures/attention-figures.ts';
+import { type ColormapName, overlayAttention, parseColormapName } from '../report/figures/colormap.ts';
 import type { AttributionMethod, ImageBytes } from './contract.ts';
 import { LruCache } from './lru.ts';
 import type { HostedService } from './service.ts';

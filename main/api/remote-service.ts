@@ -7,7 +7,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import { fromApiError } from './api-error.ts';
 import { OutsideError } from './containment.ts';
 import type { ApiError, ApiEventName, ApiEvents, ApiMethod, ApiResult } from './contract.ts';

@@ -1,9 +1,12 @@
-import { GabnError } from '../errors.ts';
-
 /**
- * A small, strict option parser: `--name value`, `--name=value` and boolean `--flag`. Unknown options
- * are an error naming the valid ones, so a typo never silently changes what a long job does.
+ * Options of the `gabn` commands, parsed by Node's own `util.parseArgs` in strict mode: `--name
+ * value`, `--name=value`, boolean `--flag` and repeatable options. Unknown options are an error
+ * naming the valid ones, so a typo never silently changes what a long job does; numbers are checked
+ * here, their ranges by each command.
  */
+import { parseArgs as parseNodeArgs } from 'node:util';
+import { GabnError } from '../base/errors.ts';
+
 export interface OptionSpec {
   readonly type: 'string' | 'number' | 'boolean' | 'strings';
   readonly description: string;
@@ -16,48 +19,58 @@ export interface ParsedArgs {
   readonly positionals: string[];
 }
 
-export function parseArgs(args: readonly string[], spec: Record<string, OptionSpec>): ParsedArgs {
-  const options: ParsedOptions = {};
-  const positionals: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('--') || arg === '--') {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const option = spec[name];
-    if (option === undefined) {
-      const valid = Object.keys(spec)
-        .map((k) => `--${k}`)
-        .join(', ');
-      throw new GabnError('usage', `unknown option --${name}`, { expected: `one of ${valid || '(none)'}` });
-    }
-    if (option.type === 'boolean') {
-      if (eq !== -1) throw new GabnError('usage', `--${name} takes no value`);
-      options[name] = true;
-      continue;
-    }
-    let value: string | undefined;
-    if (eq !== -1) value = arg.slice(eq + 1);
-    else value = args[++i];
-    if (value === undefined) throw new GabnError('usage', `--${name} needs a value`);
-    if (option.type === 'number') {
-      const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n)) {
-        throw new GabnError('usage', `--${name} must be a number, got '${value}'`);
-      }
-      options[name] = n;
-    } else if (option.type === 'strings') {
-      const list = (options[name] as string[] | undefined) ?? [];
-      list.push(value);
-      options[name] = list;
-    } else {
-      options[name] = value;
-    }
+type NodeOption = { type: 'string' | 'boolean'; multiple?: boolean };
+
+function usageError(message: string, spec: Record<string, OptionSpec>): GabnError {
+  const unknown = /Unknown option '(--?[^']+)'/.exec(message);
+  if (unknown) {
+    const valid = Object.keys(spec)
+      .map((k) => `--${k}`)
+      .join(', ');
+    return new GabnError('usage', `unknown option ${unknown[1]}`, {
+      expected: `one of ${valid || '(none)'}`,
+    });
   }
-  return { options, positionals };
+  const missing = /Option '(?:-\w, )?(--[^ ]+) <value>' argument missing/.exec(message);
+  if (missing) return new GabnError('usage', `${missing[1]} needs a value`);
+  const ambiguous = /Option '(--[^']+)' argument is ambiguous/.exec(message);
+  if (ambiguous)
+    return new GabnError('usage', `${ambiguous[1]}'s value starts with '-': write ${ambiguous[1]}=VALUE`);
+  const noValue = /Option '(--[^']+)' does not take an argument/.exec(message);
+  if (noValue) return new GabnError('usage', `${noValue[1]} takes no value`);
+  return new GabnError('usage', message);
+}
+
+export function parseArgs(args: readonly string[], spec: Record<string, OptionSpec>): ParsedArgs {
+  const nodeOptions: Record<string, NodeOption> = {};
+  for (const [name, option] of Object.entries(spec)) {
+    nodeOptions[name] =
+      option.type === 'boolean'
+        ? { type: 'boolean' }
+        : option.type === 'strings'
+          ? { type: 'string', multiple: true }
+          : { type: 'string' };
+  }
+  let parsed: ReturnType<typeof parseNodeArgs>;
+  try {
+    parsed = parseNodeArgs({ args: [...args], options: nodeOptions, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw usageError((error as Error).message, spec);
+  }
+  const options: ParsedOptions = {};
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (spec[name]?.type !== 'number') {
+      options[name] = value as string | boolean | string[];
+      continue;
+    }
+    const text = String(value);
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isFinite(n)) {
+      throw new GabnError('usage', `--${name} must be a number, got '${text}'`);
+    }
+    options[name] = n;
+  }
+  return { options, positionals: parsed.positionals };
 }
 
 export function formatOptions(spec: Record<string, OptionSpec>): string {

@@ -4,8 +4,8 @@
  * keeps for resuming, optionally in float16. This is how a run's checkpoint becomes a shippable one.
  */
 import path from 'node:path';
+import { GabnError } from '../base/errors.ts';
 import { loadEngine } from '../engine/index.ts';
-import { GabnError } from '../errors.ts';
 import { loadCheckpoint, saveCheckpoint } from '../models/checkpoint.ts';
 import type { JsonObject } from '../models/checkpoint-schema.ts';
 import { disposeParams } from '../models/parameters.ts';

@@ -1,4 +1,4 @@
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import { readCheckpoint } from '../models/checkpoint.ts';
 import { isIResNetArchitecture, type WeightsManifestGroup } from '../models/checkpoint-schema.ts';
 import { discriminatorParameterCount, discriminatorSpec } from '../models/discriminator.ts';

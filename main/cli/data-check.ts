@@ -1,5 +1,5 @@
+import { GabnError } from '../base/errors.ts';
 import { checkDataset, type DatasetCheck, formatProblem } from '../data/index.ts';
-import { GabnError } from '../errors.ts';
 import { formatOptions, parseArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
 import { progressLine } from './progress.ts';

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { findChromium, findElectronBinary } from '../engine/host-tools.ts';
+import { findChromium, findElectronBinary } from '../base/host-programs.ts';
 import { BACKEND_LADDER, loadEngine, type RungStatus, tf } from '../engine/index.ts';
 import { probeRung } from '../engine/probe.ts';
 import { formatOptions, parseArgs } from './args.ts';

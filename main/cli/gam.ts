@@ -1,17 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { GabnError } from '../base/errors.ts';
+import { withStagedDirectory } from '../base/staged-directory.ts';
+import { softwareVersion } from '../base/version.ts';
 import { loadDataset } from '../data/index.ts';
 import { loadEngine } from '../engine/index.ts';
-import { GabnError } from '../errors.ts';
-import { withStagedDirectory } from '../files/staged-directory.ts';
-import { attentionOverlayPng, encodePng, type RgbImage } from '../gabn/attention-figures.ts';
-import { extractAttention } from '../gabn/attention-job.ts';
 import { ATTRIBUTION_METHODS, type AttributionMethod } from '../gabn/attribution.ts';
-import { parseColormapName } from '../gabn/colormap.ts';
 import { defaultEraseFor } from '../gabn/masks.ts';
 import { loadEmbedder } from '../models/embedder.ts';
-import { SOFTWARE_VERSION } from '../models/index.ts';
+import { attentionOverlayPng, encodePng, type RgbImage } from '../report/figures/attention-figures.ts';
+import { parseColormapName } from '../report/figures/colormap.ts';
+import { toEstimate } from '../report/report-model.ts';
+import { extractAttention } from '../usecases/attention/attention-over-dataset.ts';
 import { formatOptions, parseArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
 import { progressLine } from './progress.ts';
@@ -99,7 +100,7 @@ export const gamCommand: CliCommand = {
     try {
       const summary = await withStagedDirectory(
         o.out as string,
-        { force: o.force === true },
+        { existing: o.force === true ? 'replace' : 'refuse' },
         async (staging) => {
           const result = await extractAttention(embedder, dataset, {
             ...(o.group ? { groups: o.group as string[] } : {}),
@@ -149,14 +150,14 @@ export const gamCommand: CliCommand = {
             erase,
             seed,
             backend: engine.backend,
-            softwareVersion: SOFTWARE_VERSION,
+            softwareVersion: softwareVersion().version,
             createdAt: new Date().toISOString(),
             groups: result.groups.map((g) => ({
               group: g.group,
               images: g.images,
               emptyMaps: g.empty,
-              massFraction: g.massFraction,
-              entropy: g.entropy,
+              massFraction: toEstimate(g.massFraction.mean, g.massFraction.interval),
+              entropy: toEstimate(g.entropy.mean, g.entropy.interval),
             })),
             unreadableImages: result.failed,
           };
@@ -167,8 +168,9 @@ export const gamCommand: CliCommand = {
       progress.done();
       for (const g of summary.groups) {
         const f = g.massFraction;
+        const pct = (v: number | null) => (v === null ? 'n/a' : (100 * v).toFixed(1));
         context.stdout.write(
-          `${g.group}: ${g.images} images, half the attention on ${(100 * f.mean).toFixed(1)}% of the pixels [${(100 * f.low).toFixed(1)}, ${(100 * f.high).toFixed(1)}], entropy ${g.entropy.mean.toFixed(3)}\n`,
+          `${g.group}: ${g.images} images, half the attention on ${pct(f.value)}% of the pixels [${pct(f.interval?.lower ?? null)}, ${pct(f.interval?.upper ?? null)}], entropy ${g.entropy.value?.toFixed(3) ?? 'n/a'}\n`,
         );
       }
       if (summary.unreadableImages.length > 0)

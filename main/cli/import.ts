@@ -1,4 +1,4 @@
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import { importFaceApi } from '../models/importers/face-api.ts';
 import { writeFaceApiCheckpoint } from '../models/importers/face-api-checkpoint.ts';
 import { formatOptions, parseArgs } from './args.ts';

@@ -49,3 +49,21 @@ export function progressLine(stream: NodeJS.WritableStream, label: string): Prog
     },
   };
 }
+
+/** Progress of work in named phases (embedding, bootstrap, …): one line per phase, in turn. */
+export function phasedProgress(stream: NodeJS.WritableStream): {
+  update(phase: string, done: number, total: number): void;
+  done(): void;
+} {
+  let current: { phase: string; line: ProgressLine } | undefined;
+  return {
+    update(phase, done, total) {
+      if (current?.phase !== phase) {
+        current?.line.done();
+        current = { phase, line: progressLine(stream, phase) };
+      }
+      current.line.update(done, total);
+    },
+    done: () => current?.line.done(),
+  };
+}

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 
 export const RENDERER_DIR = fileURLToPath(new URL('../../renderer', import.meta.url));
 export const RENDERER_DIST = path.join(RENDERER_DIR, 'dist');

@@ -5,8 +5,8 @@
 import path from 'node:path';
 import { startBrowserHost } from '../api/http.ts';
 import { createRemoteService } from '../api/remote-service.ts';
-import { defaultWorkspace } from '../api/workspace.ts';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
+import { defaultWorkspace } from '../usecases/workspace/workspace.ts';
 import { formatOptions, parseArgs } from './args.ts';
 import type { CliCommand, CliContext } from './command.ts';
 

@@ -10,15 +10,15 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GabnError } from '../base/errors.ts';
+import { findElectronBinary, type ToolLookup } from '../base/host-programs.ts';
 import {
   type DemoLayout,
   demoCheckpoints,
   demoLayout,
   missingDemoParts,
   prepareDemoWorkspace,
-} from '../api/demo-workspace.ts';
-import { findElectronBinary, type ToolLookup } from '../engine/host-tools.ts';
-import { GabnError } from '../errors.ts';
+} from '../usecases/workspace/demo-workspace.ts';
 import { formatOptions, parseArgs } from './args.ts';
 import { auditCommand } from './audit.ts';
 import type { CliCommand, CliContext } from './command.ts';

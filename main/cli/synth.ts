@@ -1,6 +1,6 @@
+import { GabnError } from '../base/errors.ts';
 import { DEFAULT_SYNTH, generateSyntheticDataset } from '../data/synth/generate.ts';
 import { GROUP_DESIGNS } from '../data/synth/groups.ts';
-import { GabnError } from '../errors.ts';
 import { formatOptions, parseArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
 import { progressLine } from './progress.ts';

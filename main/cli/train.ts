@@ -2,12 +2,11 @@
  * `gabn train`: a GABN training run (docs/training.md), or `--resume RUN` to continue one. Ctrl-C or
  * SIGTERM stops after the current step and saves what a resume needs.
  */
-import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { GabnError } from '../base/errors.ts';
 import { loadEngine } from '../engine/index.ts';
-import { GabnError } from '../errors.ts';
 import { PRESETS, resolveTrainingConfig } from '../gabn/presets.ts';
-import { resumeRun, startRun, type TrainOutcome } from '../gabn/trainer.ts';
+import { resumeRun, startRun, type TrainOutcome } from '../usecases/training/training-run.ts';
 import { formatOptions, parseArgs } from './args.ts';
 import type { CliCommand, CliContext } from './command.ts';
 import { type ProgressLine, progressLine } from './progress.ts';
@@ -35,7 +34,7 @@ const options = {
 
 function report(outcome: TrainOutcome, context: CliContext): number {
   context.stdout.write(`${outcome.message}\n`);
-  return outcome.state === 'completed' ? 0 : outcome.state === 'stopped' ? 130 : 1;
+  return outcome.state === 'succeeded' ? 0 : outcome.state === 'stopped' ? 130 : 1;
 }
 
 function progressOf(context: CliContext): { update(done: number, total: number): void; done(): void } {
@@ -92,11 +91,6 @@ export const trainCommand: CliCommand = {
       });
     }
     const out = path.resolve(o.out as string);
-    if (existsSync(out) && readdirSync(out).length > 0) {
-      throw new GabnError('usage', `${out} is not empty`, {
-        expected: 'a new run folder (or --resume to continue the run in it)',
-      });
-    }
     if (typeof o.val !== 'string') {
       context.stderr.write('no --val: the run is not validated per group after each epoch\n');
     }

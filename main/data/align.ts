@@ -4,7 +4,7 @@
  * warp with bilinear sampling and a border of 0 (cv2.warpAffine(img, M, (112, 112), borderValue=0)).
  * Pixel centres are at integer coordinates, as in OpenCV.
  */
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import type { Landmarks } from './dataset.ts';
 
 /** ArcFace's 112×112 template: left eye, right eye, nose, left and right mouth corners. */

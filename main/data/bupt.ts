@@ -4,7 +4,7 @@
  * with landmarks), it is read instead, so its landmarks are used.
  */
 import path from 'node:path';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import { type Dataset, identitiesInSeveralGroups, ProblemLog } from './dataset.ts';
 import type { LoadOptions } from './rfw.ts';
 import { groupFolders, isDirectory, scanGroupTree } from './scan.ts';

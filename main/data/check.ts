@@ -4,7 +4,7 @@
  * and negatives per fold.
  */
 import path from 'node:path';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import type { Dataset, DatasetFormat, DatasetProblem } from './dataset.ts';
 import { decodeImage } from './image.ts';
 import { loadDataset } from './load-dataset.ts';

@@ -2,7 +2,7 @@
  * One CSV record per line (RFC 4180 fields: quoted fields may hold commas and doubled quotes; a
  * field may not span lines). Throws GabnError('malformed') on an unterminated quote.
  */
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 
 export function splitCsvLine(text: string, file: string, line: number): string[] {
   const fields: string[] = [];

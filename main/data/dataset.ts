@@ -3,7 +3,7 @@
  * known), and verification pairs with their fold. RFW, BUPT and the generic CSV formats all load into
  * this, so training, audits and the GUI never care which format a dataset came in.
  */
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 
 /** Five points in the ArcFace template's order: left eye, right eye, nose, left and right mouth corners. */
 export type Landmarks = readonly [

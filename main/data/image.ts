@@ -3,7 +3,7 @@
  * resize an already aligned face), normalise as the paper does, (p − 127.5) / 128, and flip.
  */
 import sharp from 'sharp';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import { alignFace } from './align.ts';
 import type { FaceImage } from './dataset.ts';
 

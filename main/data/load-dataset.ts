@@ -1,7 +1,7 @@
 /** Recognises a dataset's format from what is on disk and loads it. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import { loadBupt } from './bupt.ts';
 import type { Dataset, DatasetFormat } from './dataset.ts';
 import { loadManifestCsv } from './manifest-csv.ts';

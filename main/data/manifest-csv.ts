@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import { splitCsvLine } from './csv-line.ts';
 import {
   type Dataset,

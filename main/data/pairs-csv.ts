@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import { splitCsvLine } from './csv-line.ts';
 import { type Dataset, type FaceImage, type FacePair, ProblemLog } from './dataset.ts';
 import { csvPath, csvRecord, readCsvLines } from './manifest-csv.ts';

@@ -3,7 +3,7 @@
  * line or throws a GabnError('malformed') naming the file, the line and the expected form; nothing
  * else ever escapes them (tests/unit/data/line-fuzz.test.ts feeds them random and mutated lines).
  */
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import type { Landmarks } from './dataset.ts';
 
 export type PairLine =

@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import {
   type Dataset,
   type FaceImage,

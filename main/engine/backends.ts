@@ -5,7 +5,7 @@
  * rung that cannot load is an error, never a silent fallback.
  */
 import { createRequire } from 'node:module';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import { installNodeUtilPolyfill } from './node-polyfill.ts';
 import { tf } from './tf.ts';
 

@@ -4,7 +4,7 @@
  * in `prepareAudit`, and `computeFigures` takes an optional weight per pair (its multiplicity in a
  * bootstrap resample), so the point estimates and every bootstrap replicate run the same code.
  */
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import { maxMinRatio } from './disparity-ratios.ts';
 import { type PaperFairness, paperFairness } from './fairness.ts';
 import { fairnessDiscrepancyRate } from './fdr.ts';

@@ -12,8 +12,9 @@
  * Interval: the percentile interval, the (1 − c)/2 and (1 + c)/2 quantiles of the replicates with
  * NumPy's default linear interpolation (Hyndman & Fan type 7).
  */
-import { GabnError } from '../errors.ts';
-import { type SeededRandom, seededRandom } from '../models/seeded-random.ts';
+import { GabnError } from '../base/errors.ts';
+import { createPrng, type Prng } from '../base/random.ts';
+import { checkConfidence, checkResamples, type Interval, percentileInterval } from '../base/statistics.ts';
 import {
   type AuditFigures,
   computeFigures,
@@ -38,34 +39,6 @@ export interface BootstrapOptions {
 export const DEFAULT_RESAMPLES = 1000;
 export const DEFAULT_SEED = 1;
 
-export interface Interval {
-  readonly lower: number;
-  readonly upper: number;
-}
-
-/** The q-quantile of ascending `sorted` with linear interpolation (numpy.quantile's default). */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  const h = (n - 1) * q;
-  const lo = Math.floor(h);
-  const frac = h - lo;
-  const a = sorted[lo]!;
-  if (frac === 0 || lo + 1 >= n) return a;
-  const b = sorted[lo + 1]!;
-  // Infinite replicates (an SER whose best group made no error) must not turn into NaN.
-  if (a === b) return a;
-  return a + frac * (b - a);
-}
-
-export function percentileInterval(values: ArrayLike<number>, confidence = 0.95): Interval {
-  const sorted = Float64Array.from(values).sort();
-  return {
-    lower: quantileSorted(sorted, (1 - confidence) / 2),
-    upper: quantileSorted(sorted, (1 + confidence) / 2),
-  };
-}
-
 /** Pair indices (into the concatenated groups) of every (group, fold, genuine/impostor) stratum. */
 export function resamplingStrata(audit: PreparedAudit): Int32Array[] {
   const strata: Int32Array[] = [];
@@ -79,11 +52,7 @@ export function resamplingStrata(audit: PreparedAudit): Int32Array[] {
 }
 
 /** Fills `weights` with the multiplicities of one stratified resample. */
-export function drawResample(
-  strata: readonly Int32Array[],
-  random: SeededRandom,
-  weights: Uint32Array,
-): void {
+export function drawResample(strata: readonly Int32Array[], random: Prng, weights: Uint32Array): void {
   weights.fill(0);
   for (const stratum of strata) {
     const m = stratum.length;
@@ -92,21 +61,14 @@ export function drawResample(
 }
 
 function checkOptions(options: BootstrapOptions): { resamples: number; seed: number; confidence: number } {
-  const resamples = options.resamples ?? DEFAULT_RESAMPLES;
   const seed = options.seed ?? DEFAULT_SEED;
-  const confidence = options.confidence ?? 0.95;
-  if (!Number.isInteger(resamples) || resamples < 1) {
-    throw new GabnError(
-      'usage',
-      `the number of bootstrap resamples must be a positive integer, got ${resamples}`,
-    );
-  }
   if (!Number.isInteger(seed))
     throw new GabnError('usage', `the bootstrap seed must be an integer, got ${seed}`);
-  if (!(confidence > 0 && confidence < 1)) {
-    throw new GabnError('usage', `the confidence level must lie in (0, 1), got ${confidence}`);
-  }
-  return { resamples, seed, confidence };
+  return {
+    resamples: checkResamples(options.resamples ?? DEFAULT_RESAMPLES),
+    seed,
+    confidence: checkConfidence(options.confidence ?? 0.95),
+  };
 }
 
 /** Lets signals and timers run during a long synchronous loop, and stops when aborted. */
@@ -144,7 +106,7 @@ export async function bootstrapFigures(
   const names = figureNames(audit);
   const replicates = names.map(() => new Float64Array(resamples));
   const strata = resamplingStrata(audit);
-  const random = seededRandom(seed);
+  const random = createPrng(seed);
   const weights = new Uint32Array(audit.pairCount);
   const pause = makeYielder(options.signal);
   for (let r = 0; r < resamples; r++) {
@@ -230,7 +192,7 @@ export async function pairedBootstrap(
   checkSamePairs(a, b);
   const { resamples, seed, confidence } = checkOptions(options);
   const strata = resamplingStrata(a);
-  const random = seededRandom(seed);
+  const random = createPrng(seed);
   const weights = new Uint32Array(a.pairCount);
   const pause = makeYielder(options.signal);
   const std = new Float64Array(resamples);

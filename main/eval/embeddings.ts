@@ -8,13 +8,14 @@
  * image or checkpoint is never served a stale embedding.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomicSync } from '../base/atomic-files.ts';
+import { GabnError } from '../base/errors.ts';
 import type { Dataset, FaceImage } from '../data/dataset.ts';
 import { flipHorizontal, loadAlignedImage } from '../data/image.ts';
 import { tf } from '../engine/tf.ts';
-import { GabnError } from '../errors.ts';
 import type { Embedder } from '../models/embedder.ts';
 import type { GroupPairs } from './audit-figures.ts';
 import { l2Normalize, squaredDistance } from './pair-distances.ts';
@@ -146,10 +147,10 @@ export async function embedImages(
         const vector = flat.slice(i * embedder.embeddingSize, (i + 1) * embedder.embeddingSize);
         embeddings.set(l.index, vector);
         if (cacheDir !== null) {
-          const file = path.join(cacheDir, `${l.key}.f32`);
-          const temp = `${file}.${process.pid}.tmp`;
-          writeFileSync(temp, Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
-          renameSync(temp, file);
+          writeFileAtomicSync(
+            path.join(cacheDir, `${l.key}.f32`),
+            new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength),
+          );
         }
       });
     }
@@ -188,18 +189,53 @@ export async function checkpointDistances(
     used,
     options,
   );
-  const normalised = new Map<number, Float64Array>();
-  for (const [index, e] of embeddings) normalised.set(index, l2Normalize(e));
   let droppedPairs = 0;
   const groups: GroupPairs[] = dataset.groups.map((name) => {
-    const pairs = dataset.pairs.filter((p) => p.group === name && normalised.has(p.a) && normalised.has(p.b));
-    droppedPairs += dataset.pairs.filter((p) => p.group === name).length - pairs.length;
-    return {
-      name,
-      distances: Float64Array.from(pairs, (p) => squaredDistance(normalised.get(p.a)!, normalised.get(p.b)!)),
-      same: Uint8Array.from(pairs, (p) => (p.same ? 1 : 0)),
-      folds: Int32Array.from(pairs, (p) => p.fold),
-    };
+    const scored = groupPairDistances(dataset, name, embeddings);
+    droppedPairs += scored.dropped;
+    return scored.pairs;
   });
   return { groups: groups.filter((g) => g.distances.length > 0), failed, droppedPairs, cached };
+}
+
+export interface ScoredGroup {
+  readonly pairs: GroupPairs;
+  /** The dataset's index of each scored pair, in the order of `pairs`. */
+  readonly pairIndices: Int32Array;
+  /** Pairs left out because an image has no embedding (it could not be read). */
+  readonly dropped: number;
+}
+
+/**
+ * The distances of `group`'s pairs from the embeddings of their images (flip-summed or not, as
+ * embedded), each L2-normalised, with the dataset's folds; pairs whose images lack an embedding are
+ * left out.
+ */
+export function groupPairDistances(
+  dataset: Dataset,
+  group: string,
+  embeddings: ReadonlyMap<number, Float32Array>,
+): ScoredGroup {
+  const normalised = new Map<number, Float64Array>();
+  const unit = (index: number) => {
+    let v = normalised.get(index);
+    if (v === undefined) {
+      v = l2Normalize(embeddings.get(index)!);
+      normalised.set(index, v);
+    }
+    return v;
+  };
+  const all = dataset.pairs.flatMap((p, i) => (p.group === group ? [i] : []));
+  const kept = all.filter((i) => embeddings.has(dataset.pairs[i]!.a) && embeddings.has(dataset.pairs[i]!.b));
+  const pairs = kept.map((i) => dataset.pairs[i]!);
+  return {
+    pairs: {
+      name: group,
+      distances: Float64Array.from(pairs, (p) => squaredDistance(unit(p.a), unit(p.b))),
+      same: Uint8Array.from(pairs, (p) => (p.same ? 1 : 0)),
+      folds: Int32Array.from(pairs, (p) => p.fold),
+    },
+    pairIndices: Int32Array.from(kept),
+    dropped: all.length - kept.length,
+  };
 }

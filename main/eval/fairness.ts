@@ -7,7 +7,7 @@
  *   docs/metrics.md for how this was established;
  * - SER, the skewed error ratio: max_g Error_g / min_g Error_g with Error_g = 100 − accuracy_g.
  */
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 
 export interface PaperFairness {
   /** Mean accuracy over the groups, percent. */

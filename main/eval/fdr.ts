@@ -6,7 +6,7 @@
  * at one threshold τ shared by all groups. 1 is perfectly fair, 0 maximally unfair; α = 0.5 weighs
  * false matches and false non-matches equally.
  */
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 
 /** max_{i,j} |x_i − x_j| = max − min. */
 export function maxAbsoluteDifference(values: ArrayLike<number>): number {

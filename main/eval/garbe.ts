@@ -6,7 +6,7 @@
  * the Gini coefficient of the per-group error rates with the small-sample correction n/(n − 1), so
  * that one group holding all the errors gives 1. 0 is perfectly equitable; α = 0.5 by default.
  */
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 
 /**
  * The corrected Gini coefficient. When every value is 0 the groups are equal (no errors anywhere)

@@ -4,7 +4,7 @@
  * (sklearn.preprocessing.normalize), and a pair's distance is the squared Euclidean distance of the two
  * normalised vectors (in [0, 4]; it equals 2 - 2 cos θ).
  */
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 
 /** x / ‖x‖₂; a zero vector stays zero, as sklearn's normalize leaves it. */
 export function l2Normalize(vector: Float32Array | Float64Array): Float64Array {

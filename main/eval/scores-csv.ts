@@ -11,13 +11,10 @@
  * Every malformed line is a GabnError naming the file, the line and the expected form.
  */
 import { readFile } from 'node:fs/promises';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import type { GroupPairs } from './audit-figures.ts';
+import { SCORE_KINDS, type ScoreKind } from './score-kind.ts';
 import { kFoldAssignment } from './verification.ts';
-
-export type ScoreKind = 'similarity' | 'distance';
-
-export const SCORE_KINDS: readonly ScoreKind[] = ['similarity', 'distance'];
 
 const COLUMNS = ['group', 'same', 'score', 'fold'] as const;
 const HEADER = 'a header line group,same,score[,fold]';

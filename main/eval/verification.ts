@@ -11,7 +11,7 @@
  * one fold costs O(pairs + thresholds) rather than a pass over the pairs for each of 400 thresholds.
  * That is what lets the bootstrap rerun the whole protocol a thousand times.
  */
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 
 /** Number of candidate thresholds: len(np.arange(0, 4, 0.01)). */
 export const THRESHOLD_COUNT = 400;

@@ -3,8 +3,9 @@
  * 0, the value of the grey 127.5 after the paper's normalisation (p − 127.5) / 128, as the paper's
  * masks do (§3.4).
  */
+
+import { GabnError } from '../base/errors.ts';
 import { tf } from '../engine/tf.ts';
-import { GabnError } from '../errors.ts';
 import type { Rect } from './masks.ts';
 
 /** A [N, H, W] keep-mask, row-major: 0 inside any rectangle of that image, 1 elsewhere. */

@@ -1,49 +1,46 @@
 /**
  * One signature and one result for every attribution method (as pytorch-grad-cam offers its
  * methods), so that the Browse view, the CLI and the reports can swap GAM, pair GAM and Grad-CAM.
- *
- * The methods are written against small function types, not against a network class: any network
- * (the iResNet, an imported embedder, a hand-made test network) plugs in.
+ * Each method is one file exporting an AttributionMethodDefinition; the registry below lists them
+ * under the names of attribution-methods.ts, and the compiler checks that every name has one.
  */
+import { GabnError } from '../base/errors.ts';
 import { tf } from '../engine/tf.ts';
-import { GabnError } from '../errors.ts';
-import { DEFAULT_SCALE, gradientAttentionMap, splitNormalised } from './gam.ts';
-import { gradCam, headScore, pairScore } from './grad-cam.ts';
-import { pairGradientAttentionMap } from './pair-gam.ts';
+import type { AttributionModel } from '../models/attribution-model.ts';
+import { ATTRIBUTION_METHODS, type AttributionMethod } from './attribution-methods.ts';
+import { DEFAULT_SCALE, gamMethod, splitNormalised } from './gam.ts';
+import { gradCamMethod } from './grad-cam.ts';
+import { pairGamMethod } from './pair-gam.ts';
 
-/** Normalised NHWC images [N, H, W, 3] → embeddings [N, embeddingSize]. */
-export type EmbeddingFn = (x: tf.Tensor4D) => tf.Tensor2D;
+export { ATTRIBUTION_METHODS, type AttributionMethod } from './attribution-methods.ts';
 
-/** A classification head whose normalised columns are the class centres. */
-export interface Head {
-  /** [embeddingSize, classes]. */
-  readonly weight: tf.Tensor2D;
+/** What a method needs of a network and of its inputs. */
+export interface AttributionNeeds {
+  /** The identity head: always, only when no partner is given, or never. */
+  readonly head: 'always' | 'without-partner' | 'never';
+  /** The network cut at its last convolution stage. */
+  readonly stages: boolean;
+  /** A partner per image to compare with: required, used when given, or never. */
+  readonly partner: 'required' | 'optional' | 'none';
 }
 
-/**
- * The network cut after its last convolution stage, for Grad-CAM: `features` gives the stage's
- * activations A [N, h, w, K], `embedFeatures` the embedding from them. A gradient can be taken only
- * with respect to a tensor that exists before the differentiated function runs, so Grad-CAM needs
- * the two halves, not one function that returns both.
- */
-export interface FeatureStages {
-  readonly features: (x: tf.Tensor4D) => tf.Tensor4D;
-  readonly embedFeatures: (features: tf.Tensor4D) => tf.Tensor2D;
+/** What one method needs, and how it computes raw maps [N, H, W] of a batch (inside a tidy). */
+export interface AttributionMethodDefinition {
+  /** How messages name it: 'the GAM', 'Grad-CAM'. */
+  readonly label: string;
+  readonly needs: AttributionNeeds;
+  compute(
+    model: AttributionModel,
+    x: tf.Tensor4D,
+    inputs: { scale: number; partner?: tf.Tensor2D; targets?: readonly number[] },
+  ): tf.Tensor3D;
 }
 
-/** What a network offers to the attribution methods. */
-export interface AttributionModel {
-  /** The whole network, images → embeddings (eval mode for display and audits). */
-  readonly embed: EmbeddingFn;
-  /** The identity head, when the checkpoint has one ('gam', and Grad-CAM on a class score). */
-  readonly head?: Head;
-  /** The network cut at its last convolution stage ('grad-cam'). */
-  readonly stages?: FeatureStages;
-}
-
-export type AttributionMethod = 'gam' | 'pair-gam' | 'grad-cam';
-
-export const ATTRIBUTION_METHODS: readonly AttributionMethod[] = ['gam', 'pair-gam', 'grad-cam'];
+const REGISTRY = {
+  gam: gamMethod,
+  'pair-gam': pairGamMethod,
+  'grad-cam': gradCamMethod,
+} satisfies Record<AttributionMethod, AttributionMethodDefinition>;
 
 export interface AttributionOptions {
   /** s in P = softmax(s·cos θ) (GAM) and in the class score s·cos θ_y (Grad-CAM). Default 64. */
@@ -75,6 +72,53 @@ export interface AttributionResult {
   readonly height: number;
 }
 
+/** What a network and its inputs offer. */
+export interface AttributionCapabilities {
+  readonly head: boolean;
+  readonly stages: boolean;
+  readonly partner: boolean;
+}
+
+/** Why `method` cannot run with `offered`, or undefined when it can. */
+export function missingNeed(
+  method: AttributionMethod,
+  offered: AttributionCapabilities,
+): { message: string; expected: string } | undefined {
+  const { label, needs } = REGISTRY[method];
+  if (needs.partner === 'required' && !offered.partner)
+    return {
+      message: `${label} needs a partner for every image`,
+      expected: 'partner images or partner embeddings',
+    };
+  if (needs.stages && !offered.stages)
+    return {
+      message: `${label} needs the network cut at its last convolution stage`,
+      expected: 'a model that exposes its last convolution stage',
+    };
+  if (needs.head === 'always' && !offered.head)
+    return {
+      message: `${label} needs a model with an identity head`,
+      expected: "a checkpoint with a head, or the method 'pair-gam'",
+    };
+  if (needs.head === 'without-partner' && !offered.head && !offered.partner)
+    return {
+      message: `${label} needs a head or a partner for every image`,
+      expected: 'a checkpoint with a head, or partner images',
+    };
+  return undefined;
+}
+
+/** The methods that can run with `offered`, in the order the app lists them. */
+export function methodsFor(offered: AttributionCapabilities): AttributionMethod[] {
+  return ATTRIBUTION_METHODS.filter((m) => missingNeed(m, offered) === undefined);
+}
+
+/** Whether `method` compares each image with a partner here (needs one, or uses one for want of a head). */
+export function usesPartner(method: AttributionMethod, model: AttributionModel): boolean {
+  const { partner } = REGISTRY[method].needs;
+  return partner === 'required' || (partner === 'optional' && model.head === undefined);
+}
+
 /**
  * Computes `method`'s maps for `images` [N, H, W, C] (normalised, NHWC). Every map is divided by
  * its own maximum; an all-zero map stays zero. Tensors created here are disposed; the inputs are
@@ -91,7 +135,7 @@ export async function computeAttribution(
   if (!(Number.isFinite(scale) && scale > 0)) {
     throw new GabnError('usage', `invalid attribution scale ${scale}`, { expected: 'a positive number' });
   }
-  checkOptions(method, model, n, options);
+  const definition = checkOptions(method, model, n, options);
   const step = options.batchSize ?? Math.max(n, 1);
   if (!(Number.isInteger(step) && step >= 1)) {
     throw new GabnError('usage', `invalid attribution batch size ${step}`, {
@@ -105,13 +149,12 @@ export async function computeAttribution(
     const raw = tf.tidy(() => {
       const x = tf.slice(images, [start, 0, 0, 0], [size, -1, -1, -1]);
       const partner = partnerEmbeddingsOf(model, options, start, size);
-      if (method === 'gam') return gradientAttentionMap(model.embed, model.head!, x, { scale });
-      if (method === 'pair-gam') return pairGradientAttentionMap(model.embed, x, partner!);
-      const score =
-        partner === undefined
-          ? headScore(model.head!, scale, options.targets?.slice(start, start + size))
-          : pairScore(partner);
-      return gradCam(model.stages!, x, score);
+      const targets = options.targets?.slice(start, start + size);
+      return definition.compute(model, x, {
+        scale,
+        ...(partner ? { partner } : {}),
+        ...(targets ? { targets } : {}),
+      });
     });
     try {
       const part = splitNormalised(await raw.data(), size, height * width);
@@ -144,12 +187,13 @@ function checkOptions(
   model: AttributionModel,
   n: number,
   options: AttributionOptions,
-): void {
-  if (!ATTRIBUTION_METHODS.includes(method)) {
+): AttributionMethodDefinition {
+  if (!(ATTRIBUTION_METHODS as readonly string[]).includes(method)) {
     throw new GabnError('usage', `unknown attribution method '${method}'`, {
       expected: ATTRIBUTION_METHODS.join(', '),
     });
   }
+  const definition: AttributionMethodDefinition = REGISTRY[method];
   const hasPartner = options.partners !== undefined || options.partnerEmbeddings !== undefined;
   if (options.partners !== undefined && options.partnerEmbeddings !== undefined) {
     throw new GabnError('usage', 'give partner images or partner embeddings, not both');
@@ -160,28 +204,12 @@ function checkOptions(
       expected: 'one partner per image',
     });
   }
-  if (method === 'gam' && model.head === undefined) {
-    throw new GabnError('usage', 'the GAM needs a model with an identity head', {
-      expected: "a checkpoint with a head, or the method 'pair-gam'",
-    });
-  }
-  if (method === 'pair-gam' && !hasPartner) {
-    throw new GabnError('usage', 'the pair GAM needs a partner for every image', {
-      expected: 'partner images or partner embeddings',
-    });
-  }
-  if (method === 'grad-cam') {
-    if (model.stages === undefined) {
-      throw new GabnError('usage', 'Grad-CAM needs the network cut at its last convolution stage', {
-        expected: 'a model that exposes its last convolution stage',
-      });
-    }
-    if (!hasPartner && model.head === undefined) {
-      throw new GabnError('usage', 'Grad-CAM needs a head or a partner for every image', {
-        expected: 'a checkpoint with a head, or partner images',
-      });
-    }
-  }
+  const problem = missingNeed(method, {
+    head: model.head !== undefined,
+    stages: model.stages !== undefined,
+    partner: hasPartner,
+  });
+  if (problem !== undefined) throw new GabnError('usage', problem.message, { expected: problem.expected });
   if (options.targets !== undefined) {
     const classes = model.head?.weight.shape[1];
     if (options.targets.length !== n) {
@@ -196,4 +224,5 @@ function checkOptions(
       });
     }
   }
+  return definition;
 }

@@ -16,9 +16,11 @@
  * are corrected in main/engine/corrections), so GAM-CT can take the gradient of a loss on the map
  * with respect to the weights: exact double backprop.
  */
+
+import { GabnError } from '../base/errors.ts';
 import { tf } from '../engine/tf.ts';
-import { GabnError } from '../errors.ts';
-import type { EmbeddingFn, Head } from './attribution.ts';
+import type { EmbeddingFn, Head } from '../models/attribution-model.ts';
+import type { AttributionMethodDefinition } from './attribution.ts';
 
 /** s of P = softmax(s·cos θ): the paper's s = 64 (§4.1). */
 export const DEFAULT_SCALE = 64;
@@ -144,6 +146,13 @@ export async function gradientAttentionMapArrays(
     raw.dispose();
   }
 }
+
+/** Eq. 1-2 as an attribution method: the GAM of the identity decision; needs the identity head. */
+export const gamMethod: AttributionMethodDefinition = {
+  label: 'the GAM',
+  needs: { head: 'always', stages: false, partner: 'none' },
+  compute: (model, x, { scale }) => gradientAttentionMap(model.embed, model.head!, x, { scale }),
+};
 
 /** Splits downloaded maps [N·H·W] into per-image arrays, each divided by its own maximum. */
 export function splitNormalised(

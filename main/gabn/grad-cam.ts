@@ -11,7 +11,8 @@
  * the images do not interact, so each image's weights are its own.
  */
 import { tf } from '../engine/tf.ts';
-import type { FeatureStages, Head } from './attribution.ts';
+import type { FeatureStages, Head } from '../models/attribution-model.ts';
+import type { AttributionMethodDefinition } from './attribution.ts';
 import { headCosines } from './gam.ts';
 import { rowCosines } from './pair-gam.ts';
 
@@ -52,3 +53,15 @@ export function gradCam(stages: FeatureStages, x: tf.Tensor4D, score: ScoreFn): 
   const upsampled = tf.image.resizeBilinear(cam, [height, width], false, true);
   return tf.reshape(upsampled, [n, height, width]);
 }
+
+/** Grad-CAM as an attribution method: the class score with a head, the pair cosine with a partner. */
+export const gradCamMethod: AttributionMethodDefinition = {
+  label: 'Grad-CAM',
+  needs: { head: 'without-partner', stages: true, partner: 'optional' },
+  compute: (model, x, { scale, partner, targets }) =>
+    gradCam(
+      model.stages!,
+      x,
+      partner === undefined ? headScore(model.head!, scale, targets) : pairScore(partner),
+    ),
+};

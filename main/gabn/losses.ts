@@ -7,9 +7,9 @@
  * corrected ops; see main/engine/ops.ts for why tf.logSoftmax is not used).
  */
 
+import { GabnError } from '../base/errors.ts';
 import { logSoftmax, softmaxCrossEntropy } from '../engine/ops.ts';
 import { tf } from '../engine/tf.ts';
-import { GabnError } from '../errors.ts';
 import { arcfaceTarget, type MarginOptions, marginLogits } from '../models/margin-head.ts';
 
 /**

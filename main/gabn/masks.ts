@@ -9,8 +9,8 @@
  * from [1, h_mask] and a width from [1, w_mask], is centred on its pixel and clipped to the image;
  * stop after N_mask rectangles or when the pixels run out.
  */
-import { GabnError } from '../errors.ts';
-import type { Prng } from './prng.ts';
+import { GabnError } from '../base/errors.ts';
+import type { Prng } from '../base/random.ts';
 
 /** A rectangle of pixels, already clipped to the image: rows top..top+height−1, columns left..left+width−1. */
 export interface Rect {

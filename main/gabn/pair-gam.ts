@@ -8,9 +8,11 @@
  * which marks the pixels that most move the verification score of the pair. As with the GAM,
  * images do not interact in eval mode, so each map is that image's own gradient.
  */
+
+import { GabnError } from '../base/errors.ts';
 import { tf } from '../engine/tf.ts';
-import { GabnError } from '../errors.ts';
-import type { EmbeddingFn } from './attribution.ts';
+import type { EmbeddingFn } from '../models/attribution-model.ts';
+import type { AttributionMethodDefinition } from './attribution.ts';
 import { channelMaxAbs } from './gam.ts';
 
 /** PyTorch F.cosine_similarity's floor on each norm. */
@@ -63,3 +65,10 @@ export function pairGradientAttentionMap(
   ) as tf.Tensor4D;
   return channelMaxAbs(dTdx);
 }
+
+/** The pair GAM as an attribution method: each image against its partner's embedding. */
+export const pairGamMethod: AttributionMethodDefinition = {
+  label: 'the pair GAM',
+  needs: { head: 'never', stages: false, partner: 'required' },
+  compute: (model, x, { partner }) => pairGradientAttentionMap(model.embed, x, partner!),
+};

@@ -8,14 +8,14 @@
  * with the input size in the smaller configurations.
  */
 import { readFileSync } from 'node:fs';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import { mergeConfig, parseOverride, type TrainingConfig, validateConfig } from './training-config.ts';
 
 /** The paper's setting (§4.1): ArcFace ResNet-34, SGD 0.9 / 5e-4, lr 0.1 ÷10 at epochs 9, 15, 20, 30 epochs, batch 200. */
 const PAPER: TrainingConfig = {
   seed: 1,
   model: { depth: 34, width: 1, inputSize: 112, embeddingSize: 512 },
-  margin: { kind: 'arcface', scale: 64, margin: 0.35 },
+  margin: { kind: 'arcface', s: 64, m: 0.35 },
   epochs: 30,
   batchSize: 200,
   microBatchSize: 0,

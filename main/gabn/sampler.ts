@@ -7,7 +7,7 @@
  *   a group with fewer images is cycled (each cycle reshuffled), a larger one is subsampled. The
  *   groups are interleaved so that every batch sees them in about equal numbers.
  */
-import type { Prng } from './prng.ts';
+import type { Prng } from '../base/random.ts';
 
 export type Sampling = 'natural' | 'group-balanced';
 

@@ -1,148 +1,103 @@
 /**
- * Every hyper-parameter of a GABN run, as plain data (like insightface's config files), with a
- * validator that refuses unknown keys and out-of-range values with a message naming the key, the
- * value and what is allowed. A run's config.json is exactly this object.
+ * Every hyper-parameter of a GABN run, as plain data (like insightface's config files). One zod
+ * declaration gives the type and the checks: unknown keys and out-of-range values are refused, every
+ * problem at once, each naming the key, the value and what is allowed. A run's config.json holds
+ * exactly this object.
  */
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
+import {
+  describeProblem,
+  flag,
+  increasingIntegers,
+  integerIn,
+  numberIn,
+  oneOf,
+  oneOfNumbers,
+  problemsOf,
+  record,
+  type z,
+} from '../base/validation.ts';
 
-export interface TrainingConfig {
-  readonly seed: number;
-  readonly model: {
-    readonly depth: number;
-    readonly width: number;
-    readonly inputSize: number;
-    readonly embeddingSize: number;
-  };
-  readonly margin: { readonly kind: 'arcface' | 'cosface'; readonly scale: number; readonly margin: number };
-  readonly epochs: number;
+const MODULES = record({
+  /** GAM consistency training (Eq. 3-4): the discriminator and L_adv. */
+  gamCt: flag(),
+  /** GAM-guided sensitive facial region erasure. */
+  sfre: flag(),
+  /** Random erase with the same sizes (the ablation). */
+  randomErase: flag(),
+  /** Confidence balance (Eq. 5). */
+  confidenceBalance: flag(),
+});
+
+export const TRAINING_CONFIG = record({
+  seed: integerIn(0, 2 ** 32 - 1),
+  model: record({
+    depth: oneOfNumbers([18, 34, 50, 100]),
+    width: numberIn(0, 16, { minExclusive: true }),
+    inputSize: integerIn(16, 1024),
+    embeddingSize: integerIn(1, 65536),
+  }),
+  /** The margin softmax of Eq. 6: s and m as the paper writes them (checkpoints record the same). */
+  margin: record({
+    kind: oneOf(['arcface', 'cosface']),
+    s: numberIn(0, 1024, { minExclusive: true }),
+    m: numberIn(0, 1.5),
+  }),
+  epochs: integerIn(1, 10000),
   /** The logical batch (the paper: 200). */
-  readonly batchSize: number;
-  /** Images per forward/backward pass; gradients are accumulated up to batchSize. 0 = chosen from memory. */
-  readonly microBatchSize: number;
-  readonly sampling: 'natural' | 'group-balanced';
-  readonly optimizer: {
-    readonly learningRate: number;
-    readonly momentum: number;
-    readonly weightDecay: number;
+  batchSize: integerIn(2, 100000),
+  /** Images per forward/backward pass; gradients are accumulated up to batchSize. 0 = one pass. */
+  microBatchSize: integerIn(0, 100000),
+  sampling: oneOf(['natural', 'group-balanced']),
+  optimizer: record({
+    learningRate: numberIn(0, 10, { minExclusive: true }),
+    momentum: numberIn(0, 0.999),
+    weightDecay: numberIn(0, 1),
     /** Epochs after which the learning rate is multiplied by `decay` (the paper: 9, 15, 20). */
-    readonly milestones: readonly number[];
-    readonly decay: number;
-  };
-  readonly modules: {
-    /** GAM consistency training (Eq. 3-4): the discriminator and L_adv. */
-    readonly gamCt: boolean;
-    /** GAM-guided sensitive facial region erasure. */
-    readonly sfre: boolean;
-    /** Random erase with the same sizes (the ablation). */
-    readonly randomErase: boolean;
-    /** Confidence balance (Eq. 5). */
-    readonly confidenceBalance: boolean;
-  };
+    milestones: increasingIntegers(1, 10000),
+    decay: numberIn(0, 1, { minExclusive: true }),
+  }),
+  modules: MODULES,
   /** How Eq. 7-8 are combined (docs/objectives.md). */
-  readonly objective: 'paper' | 'decoupled';
+  objective: oneOf(['paper', 'decoupled']),
   /** s of P = softmax(s·cos θ) in the GAM (Eq. 1). */
-  readonly gamScale: number;
-  readonly erase: { readonly count: number; readonly maxHeight: number; readonly maxWidth: number };
-  readonly confidence: { readonly threshold: number; readonly lambda: number };
-  readonly adversarial: { readonly lambda: number };
-  readonly discriminator: {
-    readonly width: number;
-    readonly learningRate: number;
-    readonly momentum: number;
-    readonly weightDecay: number;
-  };
+  gamScale: numberIn(0, 1024, { minExclusive: true }),
+  erase: record({
+    count: integerIn(0, 10000),
+    maxHeight: integerIn(1, 1024),
+    maxWidth: integerIn(1, 1024),
+  }),
+  confidence: record({ threshold: numberIn(0, 1), lambda: numberIn(0, 100) }),
+  adversarial: record({ lambda: numberIn(0, 100) }),
+  discriminator: record({
+    width: numberIn(0, 16, { minExclusive: true }),
+    learningRate: numberIn(0, 10, { minExclusive: true }),
+    momentum: numberIn(0, 0.999),
+    weightDecay: numberIn(0, 1),
+  }),
+});
+
+export type TrainingConfig = z.infer<typeof TRAINING_CONFIG>;
+
+/** The keys `--set` accepts: the dotted path of every setting. */
+export const CONFIG_KEYS: readonly string[] = leafPaths(TRAINING_CONFIG);
+
+function leafPaths(schema: z.ZodType, prefix = ''): string[] {
+  const shape = (schema as { shape?: Record<string, z.ZodType> }).shape;
+  if (shape === undefined) return [prefix];
+  return Object.entries(shape).flatMap(([key, inner]) => leafPaths(inner, prefix ? `${prefix}.${key}` : key));
 }
 
-type Rule =
-  | { readonly kind: 'integer'; readonly min: number; readonly max: number }
-  | { readonly kind: 'number'; readonly min: number; readonly max: number; readonly minExclusive?: boolean }
-  | { readonly kind: 'boolean' }
-  | { readonly kind: 'choice'; readonly choices: readonly (string | number)[] }
-  | { readonly kind: 'integers'; readonly min: number; readonly max: number };
-
-/** The allowed value of every key, by dotted path. */
-export const CONFIG_RULES: Readonly<Record<string, Rule>> = {
-  seed: { kind: 'integer', min: 0, max: 2 ** 32 - 1 },
-  'model.depth': { kind: 'choice', choices: [18, 34, 50, 100] },
-  'model.width': { kind: 'number', min: 0, max: 16, minExclusive: true },
-  'model.inputSize': { kind: 'integer', min: 16, max: 1024 },
-  'model.embeddingSize': { kind: 'integer', min: 1, max: 65536 },
-  'margin.kind': { kind: 'choice', choices: ['arcface', 'cosface'] },
-  'margin.scale': { kind: 'number', min: 0, max: 1024, minExclusive: true },
-  'margin.margin': { kind: 'number', min: 0, max: 1.5 },
-  epochs: { kind: 'integer', min: 1, max: 10000 },
-  batchSize: { kind: 'integer', min: 2, max: 100000 },
-  microBatchSize: { kind: 'integer', min: 0, max: 100000 },
-  sampling: { kind: 'choice', choices: ['natural', 'group-balanced'] },
-  'optimizer.learningRate': { kind: 'number', min: 0, max: 10, minExclusive: true },
-  'optimizer.momentum': { kind: 'number', min: 0, max: 0.999 },
-  'optimizer.weightDecay': { kind: 'number', min: 0, max: 1 },
-  'optimizer.milestones': { kind: 'integers', min: 1, max: 10000 },
-  'optimizer.decay': { kind: 'number', min: 0, max: 1, minExclusive: true },
-  'modules.gamCt': { kind: 'boolean' },
-  'modules.sfre': { kind: 'boolean' },
-  'modules.randomErase': { kind: 'boolean' },
-  'modules.confidenceBalance': { kind: 'boolean' },
-  objective: { kind: 'choice', choices: ['paper', 'decoupled'] },
-  gamScale: { kind: 'number', min: 0, max: 1024, minExclusive: true },
-  'erase.count': { kind: 'integer', min: 0, max: 10000 },
-  'erase.maxHeight': { kind: 'integer', min: 1, max: 1024 },
-  'erase.maxWidth': { kind: 'integer', min: 1, max: 1024 },
-  'confidence.threshold': { kind: 'number', min: 0, max: 1 },
-  'confidence.lambda': { kind: 'number', min: 0, max: 100 },
-  'adversarial.lambda': { kind: 'number', min: 0, max: 100 },
-  'discriminator.width': { kind: 'number', min: 0, max: 16, minExclusive: true },
-  'discriminator.learningRate': { kind: 'number', min: 0, max: 10, minExclusive: true },
-  'discriminator.momentum': { kind: 'number', min: 0, max: 0.999 },
-  'discriminator.weightDecay': { kind: 'number', min: 0, max: 1 },
-};
-
-function describeRule(rule: Rule): string {
-  switch (rule.kind) {
-    case 'integer':
-      return `an integer in [${rule.min}, ${rule.max}]`;
-    case 'number':
-      return `a number in ${rule.minExclusive ? '(' : '['}${rule.min}, ${rule.max}]`;
-    case 'boolean':
-      return 'true or false';
-    case 'choice':
-      return `one of ${rule.choices.join(', ')}`;
-    case 'integers':
-      return `a list of increasing integers in [${rule.min}, ${rule.max}]`;
-  }
-}
-
-function valueProblem(rule: Rule, value: unknown): boolean {
-  switch (rule.kind) {
-    case 'integer':
-      return !(Number.isInteger(value) && (value as number) >= rule.min && (value as number) <= rule.max);
-    case 'number':
-      return !(
-        typeof value === 'number' &&
-        Number.isFinite(value) &&
-        (rule.minExclusive ? value > rule.min : value >= rule.min) &&
-        value <= rule.max
-      );
-    case 'boolean':
-      return typeof value !== 'boolean';
-    case 'choice':
-      return !rule.choices.includes(value as string | number);
-    case 'integers':
-      return !(
-        Array.isArray(value) &&
-        value.every(
-          (v, i) => Number.isInteger(v) && v >= rule.min && v <= rule.max && (i === 0 || v > value[i - 1]),
-        )
-      );
-  }
-}
-
-function flatten(value: unknown, prefix: string, out: Map<string, unknown>): void {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [key, inner] of Object.entries(value)) flatten(inner, prefix ? `${prefix}.${key}` : key, out);
-  } else {
-    out.set(prefix, value);
-  }
+/**
+ * Run folders written before the margin took the paper's symbols held `margin.scale` and
+ * `margin.margin`: read as s and m.
+ */
+function withPaperMarginNames(value: unknown): unknown {
+  const margin = (value as { margin?: Record<string, unknown> } | null)?.margin;
+  if (margin === undefined || margin === null || typeof margin !== 'object' || !('scale' in margin))
+    return value;
+  const { scale, margin: m, ...rest } = margin;
+  return { ...(value as object), margin: { ...rest, s: scale, m } };
 }
 
 /**
@@ -150,21 +105,18 @@ function flatten(value: unknown, prefix: string, out: Map<string, unknown>): voi
  * the message. Every problem is listed, not just the first.
  */
 export function validateConfig(value: unknown, source: string): TrainingConfig {
-  const flat = new Map<string, unknown>();
-  flatten(value, '', flat);
-  const problems: string[] = [];
-  for (const [key, v] of flat) {
-    const rule = CONFIG_RULES[key];
-    if (rule === undefined) problems.push(`unknown key '${key}'`);
-    else if (valueProblem(rule, v)) {
-      problems.push(`${key} = ${JSON.stringify(v)} is not ${describeRule(rule)}`);
-    }
-  }
-  for (const key of Object.keys(CONFIG_RULES)) if (!flat.has(key)) problems.push(`missing key '${key}'`);
+  const input = withPaperMarginNames(value);
+  const problems = problemsOf(TRAINING_CONFIG, input).map((p) =>
+    p.unknownKey
+      ? `unknown key '${p.path}'`
+      : p.value === undefined
+        ? `missing key '${p.path}'`
+        : describeProblem(p),
+  );
   if (problems.length > 0) {
     throw new GabnError('config', `invalid training configuration in ${source}:\n  ${problems.join('\n  ')}`);
   }
-  const config = value as TrainingConfig;
+  const config = TRAINING_CONFIG.parse(input);
   if (config.modules.sfre && config.modules.randomErase) {
     throw new GabnError(
       'config',
@@ -207,9 +159,9 @@ export function parseOverride(assignment: string): Record<string, unknown> {
     );
   const key = assignment.slice(0, eq).trim();
   const text = assignment.slice(eq + 1).trim();
-  if (CONFIG_RULES[key] === undefined) {
+  if (!CONFIG_KEYS.includes(key)) {
     throw new GabnError('usage', `--set ${assignment}: unknown key '${key}'`, {
-      expected: `one of ${Object.keys(CONFIG_RULES).join(', ')}`,
+      expected: `one of ${CONFIG_KEYS.join(', ')}`,
     });
   }
   let value: unknown = text;

@@ -9,27 +9,31 @@
  *   start is shown as interrupted.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ApiEvents, JobInfo, JobKind, JobProgress, JobState } from '../api/contract.ts';
-import { GabnError } from '../errors.ts';
-import { isWorkerMessage, type WorkerMessage } from './protocol.ts';
+import type { ApiEvents, JobInfo, JobKind, JobProgress } from '../api/contract.ts';
+import { GabnError } from '../base/errors.ts';
 import {
-  createRunDir,
+  ACTIVE_STATES,
+  appendMetrics,
+  appendRunLogText,
+  createRunFolder,
   isRunId,
-  LOG_FILE,
   logTail,
-  METRICS_FILE,
   newRunId,
-  RESULT_FILE,
+  type RunState,
   type RunStatus,
-  readResult,
-  readStatus,
+  readRunConfig,
+  readRunResult,
+  readRunStatus,
   STATUS_FILE,
-  writeJsonAtomic,
-} from './run-dir.ts';
+  writeRunResult,
+  writeRunStatus,
+} from '../runs/run-folder.ts';
+import { runLockHolder } from '../runs/run-lock.ts';
+import { isWorkerMessage, type WorkerMessage } from './protocol.ts';
 
 export interface JobRunnerOptions {
   readonly runsDir: string;
@@ -55,11 +59,10 @@ export interface JobRunner {
   close(): Promise<void>;
 }
 
-const FINISHED: readonly JobState[] = ['succeeded', 'failed', 'cancelled', 'interrupted'];
-
 interface Entry {
   status: RunStatus;
   readonly runDir: string;
+  readonly params: Record<string, unknown>;
   child?: ChildProcess;
   cancelRequested: boolean;
   killTimer?: NodeJS.Timeout;
@@ -74,6 +77,15 @@ const require = createRequire(import.meta.url);
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
+/** A run's parameters; a folder whose config.json is missing or broken lists with none. */
+function paramsOf(runDir: string): Record<string, unknown> {
+  try {
+    return readRunConfig(runDir).params;
+  } catch {
+    return {};
+  }
+}
+
 export function createJobRunner(options: JobRunnerOptions): JobRunner {
   const runsDir = path.resolve(options.runsDir);
   const concurrency = options.concurrency ?? 1;
@@ -87,9 +99,17 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   }
 
   function info(entry: Entry): JobInfo {
-    const { pid: _pid, ...status } = entry.status;
+    const {
+      pid: _pid,
+      updatedAt: _updated,
+      training: _training,
+      message: _message,
+      ...status
+    } = entry.status;
     return {
       ...status,
+      kind: status.kind as JobKind,
+      params: entry.params,
       runDir: entry.runDir,
       ...(entry.result === undefined ? {} : { result: entry.result }),
     };
@@ -97,12 +117,16 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
 
   function writeStatus(entry: Entry): void {
     entry.lastStatusWrite = Date.now();
-    writeJsonAtomic(path.join(entry.runDir, STATUS_FILE), entry.status);
+    writeRunStatus(entry.runDir, entry.status);
   }
 
   function appendLog(entry: Entry, id: string, text: string): void {
-    appendFileSync(path.join(entry.runDir, LOG_FILE), text);
+    appendRunLogText(entry.runDir, text);
     for (const line of text.split('\n')) if (line.trim() !== '') emit('job-log', { id, line });
+  }
+
+  function isFinished(state: RunState): boolean {
+    return !ACTIVE_STATES.includes(state);
   }
 
   // The registry: every run on disk. A run left queued or running by an earlier process was cut
@@ -110,10 +134,17 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   for (const id of readdirSync(runsDir)) {
     if (!isRunId(id)) continue;
     const runDir = path.join(runsDir, id);
-    const status = readStatus(runDir);
+    const status = readRunStatus(runDir);
     if (status === undefined) continue;
-    const entry: Entry = { status, runDir, cancelRequested: false, lastStatusWrite: 0, waiters: [] };
-    if (!FINISHED.includes(status.state)) {
+    const entry: Entry = {
+      status,
+      runDir,
+      params: paramsOf(runDir),
+      cancelRequested: false,
+      lastStatusWrite: 0,
+      waiters: [],
+    };
+    if (!isFinished(status.state) && runLockHolder(runDir) === undefined) {
       const { pid: _pid, ...rest } = status;
       entry.status = {
         ...rest,
@@ -123,7 +154,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       };
       writeStatus(entry);
     }
-    if (entry.status.state === 'succeeded') entry.result = readResult(runDir);
+    if (entry.status.state === 'succeeded') entry.result = readRunResult(runDir);
     entries.set(id, entry);
   }
 
@@ -182,10 +213,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         appendLog(entry, id, `${message.line}\n`);
         break;
       case 'metrics':
-        appendFileSync(
-          path.join(entry.runDir, METRICS_FILE),
-          `${JSON.stringify({ time: new Date().toISOString(), ...message.values })}\n`,
-        );
+        appendMetrics(entry.runDir, { time: new Date().toISOString(), ...message.values });
         break;
       case 'result':
         entry.result = message.result;
@@ -201,11 +229,11 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     entry.child = undefined;
     const { pid: _pid, ...rest } = entry.status;
     const finishedAt = new Date().toISOString();
-    let state: JobState;
+    let state: RunState;
     let error: string | undefined;
     if (code === 0 && entry.result !== undefined) {
       state = 'succeeded';
-      writeJsonAtomic(path.join(entry.runDir, RESULT_FILE), entry.result);
+      writeRunResult(entry.runDir, entry.result);
     } else if (entry.cancelRequested) {
       state = 'cancelled';
       error = 'cancelled';
@@ -235,10 +263,12 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     start(kind, params) {
       const createdAt = new Date().toISOString();
       const id = newRunId(kind);
-      const runDir = createRunDir(runsDir, id, { kind, params, createdAt });
+      const runDir = path.join(runsDir, id);
+      createRunFolder(runDir, { kind, params, createdAt });
       const entry: Entry = {
-        status: { id, kind, state: 'queued', params, createdAt },
+        status: { id, kind, state: 'queued', createdAt },
         runDir,
+        params,
         cancelRequested: false,
         lastStatusWrite: 0,
         waiters: [],
@@ -284,7 +314,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     },
     wait(id) {
       const entry = find(id);
-      if (FINISHED.includes(entry.status.state)) return Promise.resolve(info(entry));
+      if (isFinished(entry.status.state)) return Promise.resolve(info(entry));
       return new Promise((resolve) => entry.waiters.push(resolve));
     },
     async close() {

@@ -3,16 +3,15 @@
  * config.json, runs the job kind, reports over the IPC channel (protocol.ts), and exits. SIGTERM
  * stops the job after its current step; losing the parent (the app quit) stops it too.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { toApiError } from '../api/api-error.ts';
 import type { DemoWorkspaceJobParams, JobKind, JobParams, SynthJobParams } from '../api/contract.ts';
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
+import { readRunConfig } from '../runs/run-folder.ts';
+import { acquireRunLock } from '../runs/run-lock.ts';
 import { runDemoWorkspaceJob } from './kinds/demo-workspace.ts';
 import { runGroupAveragesJob } from './kinds/group-averages.ts';
 import { runSynthJob } from './kinds/synth.ts';
 import type { JobContext, WorkerMessage } from './protocol.ts';
-import { CONFIG_FILE } from './run-dir.ts';
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -43,10 +42,10 @@ async function runKind(kind: JobKind, params: unknown, context: JobContext): Pro
 async function main(): Promise<number> {
   const runDir = process.argv[2];
   if (runDir === undefined) throw new GabnError('usage', 'the worker needs a run directory');
-  const config = JSON.parse(readFileSync(path.join(runDir, CONFIG_FILE), 'utf8')) as {
-    kind: JobKind;
-    params: unknown;
-  };
+  const config = readRunConfig(runDir);
+  // The folder is this process's while it works: a second worker on the same run is refused.
+  const lock = acquireRunLock(runDir, `the ${config.kind} job`);
+  process.on('exit', () => lock.release());
   const controller = new AbortController();
   process.on('SIGTERM', () => controller.abort(new GabnError('cancelled', 'cancelled by SIGTERM')));
   process.on('disconnect', () => {
@@ -68,7 +67,7 @@ async function main(): Promise<number> {
     metrics: (values) => void send({ type: 'metrics', values }),
   };
   try {
-    const result = await runKind(config.kind, config.params, context);
+    const result = await runKind(config.kind as JobKind, config.params, context);
     await send({ type: 'result', result: result ?? null });
     return 0;
   } catch (error) {

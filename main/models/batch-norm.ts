@@ -5,8 +5,8 @@
  * uses the running estimates.
  */
 
+import { GabnError } from '../base/errors.ts';
 import { tf } from '../engine/tf.ts';
-import { GabnError } from '../errors.ts';
 import type { ParamMap } from './parameters.ts';
 
 export const BN_EPSILON = 1e-5;

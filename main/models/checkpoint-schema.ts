@@ -2,7 +2,7 @@
  * The on-disk description of a checkpoint, `checkpoint.json` (docs/checkpoints.md), and its
  * validation. Every problem names the file and the field, and what was expected.
  */
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 import { type IResNetSpec, specName, specProblem } from './iresnet-spec.ts';
 import type { MarginOptions } from './margin-head.ts';
 

@@ -5,12 +5,12 @@
  * `discriminator.bin` and `optimizer.bin` for resuming a run. Written atomically; read back only
  * after every field, file, name, shape, byte count and value has been checked.
  */
-import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { GabnError } from '../base/errors.ts';
+import { writeDirectoryAtomically } from '../base/staged-directory.ts';
+import { softwareVersion } from '../base/version.ts';
 import { tf } from '../engine/tf.ts';
-import { GabnError } from '../errors.ts';
-import { writeDirectoryAtomically } from './atomic-directory.ts';
 import {
   type ArchitectureJson,
   CHECKPOINT_FORMAT,
@@ -35,11 +35,6 @@ export const WEIGHTS_FILE = 'weights.bin';
 export const HEAD_FILE = 'head.bin';
 export const DISCRIMINATOR_FILE = 'discriminator.bin';
 export const OPTIMIZER_FILE = 'optimizer.bin';
-
-/** The version of this GABN Studio, recorded in every checkpoint it writes. */
-export const SOFTWARE_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
 
 export interface ProvenanceInput {
   readonly data?: JsonObject;
@@ -180,7 +175,7 @@ export async function saveCheckpoint(
     provenance: {
       data: p.data ?? {},
       config: p.config ?? {},
-      softwareVersion: SOFTWARE_VERSION,
+      softwareVersion: softwareVersion().version,
       createdAt: p.createdAt ?? new Date().toISOString(),
       metrics: p.metrics ?? {},
     },

@@ -12,8 +12,9 @@
  * Only first-order gradients pass through it (D's output gradient with respect to the GAM), so the
  * stock ReLU and MaxPool gradients are exact here.
  */
+
+import { GabnError } from '../base/errors.ts';
 import { tf } from '../engine/tf.ts';
-import { GabnError } from '../errors.ts';
 import { batchNorm, type NormOptions } from './batch-norm.ts';
 import {
   batchNormLayout,

@@ -9,9 +9,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { GabnError } from '../base/errors.ts';
 import { tf } from '../engine/tf.ts';
-import { GabnError } from '../errors.ts';
-import type { AttributionModel } from '../gabn/attribution.ts';
+import type { AttributionModel } from './attribution-model.ts';
 import { loadCheckpoint } from './checkpoint.ts';
 import { readFaceApiCheckpoint } from './importers/face-api-checkpoint.ts';
 import {

@@ -20,7 +20,6 @@ export {
   type ProvenanceInput,
   readCheckpoint,
   type SaveOptions,
-  SOFTWARE_VERSION,
   saveCheckpoint,
 } from './checkpoint.ts';
 export { CHECKPOINT_FORMAT_VERSION, type CheckpointJson } from './checkpoint-schema.ts';

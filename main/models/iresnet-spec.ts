@@ -3,7 +3,7 @@
  * blocks per stage, and the small configurations (width multiplier, smaller input) that train on a
  * CPU. A spec is plain data; its canonical name is how checkpoints and the CLI refer to it.
  */
-import { GabnError } from '../errors.ts';
+import { GabnError } from '../base/errors.ts';
 
 export type IResNetDepth = 18 | 34 | 50 | 100;
 

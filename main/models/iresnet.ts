@@ -11,8 +11,9 @@
  * converted PyTorch checkpoint permutes them from (c, h, w). Dropout is left out: insightface's
  * default rate is 0, where it is the identity.
  */
+
+import { GabnError } from '../base/errors.ts';
 import { tf } from '../engine/tf.ts';
-import { GabnError } from '../errors.ts';
 import { batchNorm, type NormOptions } from './batch-norm.ts';
 import { finalFeatureSize, IRESNET_LAYERS, type IResNetSpec, specName, stageWidth } from './iresnet-spec.ts';
 import {

@@ -4,14 +4,9 @@
  * checkpoint maps name for name. Layouts are tfjs's: convolution kernels HWIO, linear weights
  * [in, out]. A layout lists every tensor with its shape and initialiser, in creation order.
  */
+
+import { createPrng, normalArray, type Prng, uniformArray } from '../base/random.ts';
 import { tf } from '../engine/tf.ts';
-import {
-  normalArray,
-  pytorchDefaultBound,
-  type SeededRandom,
-  seededRandom,
-  uniformArray,
-} from './seeded-random.ts';
 
 export type ParamMap = Record<string, tf.Variable>;
 
@@ -28,6 +23,14 @@ export interface TensorLayout {
   readonly trainable: boolean;
   /** True for running statistics: PyTorch buffers, not parameters (they do not count as parameters). */
   readonly buffer: boolean;
+}
+
+/**
+ * PyTorch's default for nn.Conv2d and nn.Linear weights: kaiming_uniform_(a = √5), which is
+ * U(-1/√fanIn, 1/√fanIn) (gain √(2/(1+5)) times √(3/fanIn)). Biases use the same bound.
+ */
+export function pytorchDefaultBound(fanIn: number): number {
+  return 1 / Math.sqrt(fanIn);
 }
 
 /** A learnable tensor with PyTorch's default initialisation for a layer with this fan-in. */
@@ -71,7 +74,7 @@ export function parameterCount(layout: readonly TensorLayout[]): number {
 
 /** Draws every tensor of a layout, in order, from one seeded stream. */
 export function createParams(layout: readonly TensorLayout[], seed: number): ParamMap {
-  const random = seededRandom(seed);
+  const random = createPrng(seed);
   const params: ParamMap = {};
   for (const entry of layout) {
     const values = initialValues(entry, random);
@@ -102,7 +105,7 @@ export function paramsFromValues(
   return params;
 }
 
-function initialValues(entry: TensorLayout, random: SeededRandom): Float32Array {
+function initialValues(entry: TensorLayout, random: Prng): Float32Array {
   const size = sizeOf(entry.shape);
   switch (entry.init.kind) {
     case 'uniform':

@@ -3,6 +3,8 @@
  * the caller supplies the provenance (hashes, command line, date), so the same inputs give the same
  * report.
  */
+
+import { finiteOrNull } from '../base/json.ts';
 import { type AuditFigures, computeFigures, figureNames, type PreparedAudit } from '../eval/audit-figures.ts';
 import type { BootstrapResult, PairedComparison, PairedDifference } from '../eval/bootstrap.ts';
 import { rocCurve } from '../eval/roc.ts';
@@ -12,13 +14,13 @@ import {
   type ComparisonReport,
   type Estimate,
   type InputFile,
+  jsonInterval,
   type PairedDifferenceReport,
   type ProtocolDescription,
   type Provenance,
   REPORT_SCHEMA_VERSION,
+  toEstimate,
 } from './report-model.ts';
-
-const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 export interface AuditReportInput {
   readonly audit: PreparedAudit;
@@ -32,15 +34,10 @@ export interface AuditReportInput {
   readonly comparison?: { readonly result: PairedComparison; readonly candidate: InputFile } | null;
 }
 
-const pairedInterval = (i: { lower: number; upper: number }) => ({
-  lower: finite(i.lower),
-  upper: finite(i.upper),
-});
-
 function pairedDifference(d: PairedDifference): PairedDifferenceReport {
   return {
-    observed: finite(d.observed),
-    interval: pairedInterval(d.interval),
+    observed: finiteOrNull(d.observed),
+    interval: jsonInterval(d.interval),
     pValue: d.pValue,
     fairer: d.pValue < 0.05,
   };
@@ -56,7 +53,10 @@ function comparisonReport(input: AuditReportInput['comparison']): ComparisonRepo
     confidence: result.confidence,
     std: pairedDifference(result.std),
     ser: pairedDifference(result.ser),
-    average: { observed: finite(result.average.observed), interval: pairedInterval(result.average.interval) },
+    average: {
+      observed: finiteOrNull(result.average.observed),
+      interval: jsonInterval(result.average.interval),
+    },
   };
 }
 
@@ -89,11 +89,7 @@ export function buildAuditReport(input: AuditReportInput): AuditReport {
   const estimate = (name: string, value: number): Estimate => {
     const k = slot.get(name);
     if (k === undefined) throw new Error(`no figure named ${name}`);
-    const interval = bootstrap === null ? null : bootstrap.intervals[k]!;
-    return {
-      value: finite(value),
-      interval: interval === null ? null : { lower: finite(interval.lower), upper: finite(interval.upper) },
-    };
+    return toEstimate(value, bootstrap === null ? null : bootstrap.intervals[k]!);
   };
   const { protocol } = audit;
   const thresholds = Array.from(protocol.thresholds);
@@ -151,7 +147,7 @@ export function buildAuditReport(input: AuditReportInput): AuditReport {
       tarAtFar: f.tarAtFar.map((t) => ({
         far: t.far,
         tar: estimate(`group.${g.name}.tar@far=${t.far}`, t.tar),
-        threshold: finite(t.threshold),
+        threshold: finiteOrNull(t.threshold),
         achievedFar: t.achievedFar,
       })),
       roc: rocCurve(g.distances, g.same, input.rocPoints ?? 200),

@@ -3,7 +3,7 @@
  * each global threshold and TAR at each FAR, each with its interval. Empty cells are figures that
  * are infinite or intervals that were not computed. Overall figures live in the JSON report.
  */
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../base/atomic-files.ts';
 import type { AuditReport, Estimate } from './report-model.ts';
 
 function cell(value: string | number | null): string {

@@ -4,7 +4,7 @@
  * Several reports (checkpoints audited on the same pairs) are shown side by side like the paper's
  * Table 4; the first one's charts and details follow.
  */
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../base/atomic-files.ts';
 import { escapeHtml as e } from './html-escape.ts';
 import type { AuditReport, Estimate } from './report-model.ts';
 import { barChart, histogramChart, lineChart } from './svg-charts.ts';

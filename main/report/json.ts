@@ -1,5 +1,5 @@
 /** The report as JSON: the model itself, indented for people who open it. */
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../base/atomic-files.ts';
 import type { AuditReport } from './report-model.ts';
 
 export function renderJsonReport(report: AuditReport): string {

@@ -3,21 +3,9 @@
  * GABN_CHROMIUM), never a downloaded browser. Written atomically.
  */
 import { chromium } from 'playwright-core';
-import { findChromium } from '../engine/host-tools.ts';
-import { GabnError } from '../errors.ts';
-import { writeFileAtomic } from './atomic-write.ts';
-
-/** Flags for a headless Chromium on a machine without network access. */
-export const HEADLESS_CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { writeFileAtomic } from '../base/atomic-files.ts';
+import { GabnError } from '../base/errors.ts';
+import { findChromium, HEADLESS_CHROMIUM_ARGS } from '../base/host-programs.ts';
 
 export async function printPdf(html: string): Promise<Buffer> {
   const found = findChromium();

@@ -7,7 +7,9 @@
  * figure that is infinite (a max/min ratio or SER whose best group made no error, a threshold at a
  * target FMR of 1) is written as null.
  */
-import type { ScoreKind } from '../eval/scores-csv.ts';
+import { finiteOrNull } from '../base/json.ts';
+import type { Interval } from '../base/statistics.ts';
+import type { ScoreKind } from '../eval/score-kind.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -16,7 +18,22 @@ export interface Estimate {
   /** null when the figure is infinite. */
   readonly value: number | null;
   /** null when no bootstrap was run; an endpoint is null when infinite. */
-  readonly interval: { readonly lower: number | null; readonly upper: number | null } | null;
+  readonly interval: JsonInterval | null;
+}
+
+/** An interval as JSON holds it: an infinite endpoint is null. */
+export interface JsonInterval {
+  readonly lower: number | null;
+  readonly upper: number | null;
+}
+
+export function jsonInterval(interval: Interval): JsonInterval {
+  return { lower: finiteOrNull(interval.lower), upper: finiteOrNull(interval.upper) };
+}
+
+/** A figure and its interval (null: none was computed) as the report holds them. */
+export function toEstimate(value: number, interval: Interval | null): Estimate {
+  return { value: finiteOrNull(value), interval: interval === null ? null : jsonInterval(interval) };
 }
 
 export interface InputFile {

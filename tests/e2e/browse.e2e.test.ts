@@ -12,10 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Browser, chromium, _electron as electron, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHIPPED_DEMO_CHECKPOINTS } from '../../main/api/demo-workspace.ts';
+import { findElectronBinary, HEADLESS_CHROMIUM_ARGS } from '../../main/base/host-programs.ts';
 import { ensureRendererBuilt } from '../../main/cli/renderer-build.ts';
-import { findElectronBinary } from '../../main/engine/host-tools.ts';
-import { HEADLESS_CHROMIUM_ARGS } from '../../main/report/pdf.ts';
+import { SHIPPED_DEMO_CHECKPOINTS } from '../../main/usecases/workspace/demo-workspace.ts';
 import { makeTinyWorkspace, type TinyWorkspace } from '../unit/api/tiny-workspace.ts';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -12,9 +12,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
-import { GabnError } from '../../errors.ts';
-import { withStagedDirectory } from '../../files/staged-directory.ts';
-import { createPrng } from '../../gabn/prng.ts';
+import { GabnError } from '../../base/errors.ts';
+import { createPrng } from '../../base/random.ts';
+import { withStagedDirectory } from '../../base/staged-directory.ts';
 import { rfwImageName } from '../rfw-lines.ts';
 import { GROUP_DESIGNS, type GroupDesign } from './groups.ts';
 import { drawIdentity, type IdentityParams } from './identity.ts';
@@ -136,7 +136,7 @@ export async function generateSyntheticDataset(
   control: { force?: boolean; signal?: AbortSignal; onProgress?: (p: SynthProgress) => void } = {},
 ): Promise<{ images: number; directory: string }> {
   checkOptions(options);
-  return withStagedDirectory(out, { force: control.force ?? false }, async (staging) => ({
+  return withStagedDirectory(out, { existing: control.force ? 'replace' : 'refuse' }, async (staging) => ({
     images: await writeDataset(staging, options, control),
     directory: path.resolve(out),
   }));

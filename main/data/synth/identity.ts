@@ -2,9 +2,9 @@
  * An identity: the parameters that make one synthetic person recognisable across all their images.
  * Each is drawn around a neutral face with a spread scaled by the group's diversity.
  */
-import type { Prng } from '../../gabn/prng.ts';
+import type { Prng } from '../../base/random.ts';
+import { chance, choose, clampedNormal, uniform } from '../../base/random.ts';
 import type { GroupDesign } from './groups.ts';
-import { chance, choose, clampedNormal, uniform } from './random.ts';
 
 export type Rgb = readonly [number, number, number];
 

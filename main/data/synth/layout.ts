@@ -2,7 +2,7 @@
  * How a synthetic dataset is laid out: which identities go to the RFW-style test set and which to the
  * BUPT-style training set, their names, and the verification pairs of each group.
  */
-import type { Prng } from '../../gabn/prng.ts';
+import type { Prng } from '../../base/random.ts';
 
 /** RFW-like identity names: `m.` followed by six base-36 characters, unique in the dataset. */
 export function identityNames(prng: Prng, count: number, taken: Set<string>): string[] {

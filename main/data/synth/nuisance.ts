@@ -2,8 +2,8 @@
  * What changes from one photo of a person to the next: pose, expression, light, blur, sensor noise
  * and occlusion. Identity stays; these vary per image.
  */
-import type { Prng } from '../../gabn/prng.ts';
-import { chance, choose, clampedNormal, uniform } from './random.ts';
+import type { Prng } from '../../base/random.ts';
+import { chance, choose, clampedNormal, uniform } from '../../base/random.ts';
 
 export type Occlusion = 'none' | 'sunglasses' | 'scarf' | 'hand' | 'block';
 

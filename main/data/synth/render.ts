@@ -4,12 +4,11 @@
  * noise. Returns the pixels and the five landmarks where they really are in the image.
  */
 import sharp from 'sharp';
-import { createPrng, type Prng } from '../../gabn/prng.ts';
+import { createPrng, normal, type Prng, uniform } from '../../base/random.ts';
 import type { Landmarks } from '../dataset.ts';
 import type { IdentityParams, Rgb } from './identity.ts';
 import { withContrast } from './identity.ts';
 import type { Nuisance } from './nuisance.ts';
-import { normal, uniform } from './random.ts';
 
 const CX = 56;
 const CY = 62;

@@ -5,21 +5,16 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { GroupAveragesResult, Interval, JobParams } from '../../api/contract.ts';
+import type { GroupAveragesResult, JobParams } from '../../api/contract.ts';
 import { loadDataset } from '../../data/load-dataset.ts';
 import { loadEngine } from '../../engine/index.ts';
-import { encodePng } from '../../gabn/attention-figures.ts';
-import { extractAttention } from '../../gabn/attention-job.ts';
-import { colorizeMap } from '../../gabn/colormap.ts';
 import { defaultEraseFor } from '../../gabn/masks.ts';
 import { loadEmbedder } from '../../models/embedder.ts';
+import { encodePng } from '../../report/figures/attention-figures.ts';
+import { colorizeMap } from '../../report/figures/colormap.ts';
+import { toEstimate } from '../../report/report-model.ts';
+import { extractAttention } from '../../usecases/attention/attention-over-dataset.ts';
 import type { JobContext } from '../protocol.ts';
-
-/** NaN (no non-empty map in a group) travels as null: JSON has no NaN. */
-function interval(i: { mean: number; low: number; high: number }): Interval {
-  const f = (x: number) => (Number.isFinite(x) ? x : null);
-  return { mean: f(i.mean), low: f(i.low), high: f(i.high) };
-}
 
 export async function runGroupAveragesJob(
   params: JobParams['group-averages'],
@@ -62,8 +57,8 @@ export async function runGroupAveragesJob(
         group: g.group,
         images: g.images,
         empty: g.empty,
-        massFraction: interval(g.massFraction),
-        entropy: interval(g.entropy),
+        massFraction: toEstimate(g.massFraction.mean, g.massFraction.interval),
+        entropy: toEstimate(g.entropy.mean, g.entropy.interval),
         averageFace: face,
         averageMap: map,
       });

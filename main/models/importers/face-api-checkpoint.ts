@@ -10,9 +10,10 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { GabnError } from '../../errors.ts';
-import { writeDirectoryAtomically } from '../atomic-directory.ts';
-import { SOFTWARE_VERSION, WEIGHTS_FILE } from '../checkpoint.ts';
+import { GabnError } from '../../base/errors.ts';
+import { writeDirectoryAtomically } from '../../base/staged-directory.ts';
+import { softwareVersion } from '../../base/version.ts';
+import { WEIGHTS_FILE } from '../checkpoint.ts';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_FORMAT_VERSION,
@@ -99,7 +100,7 @@ export async function writeFaceApiCheckpoint(
     provenance: {
       data: { import: imported.provenance as unknown as JsonObject },
       config: { importer: 'gabn import face-api' },
-      softwareVersion: SOFTWARE_VERSION,
+      softwareVersion: softwareVersion().version,
       createdAt: options.createdAt ?? new Date().toISOString(),
       metrics: {},
     },

@@ -8,8 +8,8 @@
  * dlib replaced batch norm by a fixed per-channel affine "scale" layer after each convolution.
  */
 
+import { GabnError } from '../../base/errors.ts';
 import { type Tensor, tf } from '../../engine/tf.ts';
-import { GabnError } from '../../errors.ts';
 
 /** The model sees 150x150 RGB crops (dlib's chip size). */
 export const FACE_API_INPUT_SIZE = 150;

@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { GabnError } from '../../base/errors.ts';
 import { tf } from '../../engine/tf.ts';
-import { GabnError } from '../../errors.ts';
 import {
   FACE_API_EMBEDDING_SIZE,
   FACE_API_INPUT_SIZE,

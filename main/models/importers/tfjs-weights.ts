@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { GabnError } from '../../errors.ts';
+import { GabnError } from '../../base/errors.ts';
 
 export interface DecodedWeight {
   readonly name: string;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OutsideError, resolveContained } from '../../../main/api/containment.ts';
-import { GabnError } from '../../../main/errors.ts';
+import { GabnError } from '../../../main/base/errors.ts';
 
 function setUp() {
   const base = mkdtempSync(path.join(os.tmpdir(), 'gabn-contain-'));

@@ -7,14 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ApiEvents } from '../../../main/api/contract.ts';
+import { createService, type GabnService } from '../../../main/api/service.ts';
+import { DEFAULT_SYNTH, generateSyntheticDataset } from '../../../main/data/synth/generate.ts';
 import {
   demoCheckpoints,
   demoLayout,
   missingDemoParts,
   SHIPPED_DEMO_CHECKPOINTS,
-} from '../../../main/api/demo-workspace.ts';
-import { createService, type GabnService } from '../../../main/api/service.ts';
-import { DEFAULT_SYNTH, generateSyntheticDataset } from '../../../main/data/synth/generate.ts';
+} from '../../../main/usecases/workspace/demo-workspace.ts';
 
 const shipped = existsSync(SHIPPED_DEMO_CHECKPOINTS)
   ? readdirSync(SHIPPED_DEMO_CHECKPOINTS).filter((n) => n.endsWith('.gabn'))

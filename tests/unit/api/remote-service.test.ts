@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvents, DatasetSummary } from '../../../main/api/contract.ts';
 import { createRemoteService } from '../../../main/api/remote-service.ts';
 import { createService, type GabnService, type HostedService } from '../../../main/api/service.ts';
-import { GabnError } from '../../../main/errors.ts';
+import { GabnError } from '../../../main/base/errors.ts';
 import { makeTinyWorkspace, type TinyWorkspace } from './tiny-workspace.ts';
 
 let tiny: TinyWorkspace;

@@ -4,15 +4,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatasetSummary } from '../../../main/api/contract.ts';
 import { createService, type GabnService } from '../../../main/api/service.ts';
+import { GabnError } from '../../../main/base/errors.ts';
+import { createPrng } from '../../../main/base/random.ts';
 import { loadAlignedImage } from '../../../main/data/image.ts';
 import { loadDataset } from '../../../main/data/load-dataset.ts';
 import { loadEngine, tf } from '../../../main/engine/index.ts';
-import { GabnError } from '../../../main/errors.ts';
 import { checkpointDistances } from '../../../main/eval/embeddings.ts';
 import { verify } from '../../../main/eval/verification.ts';
 import { computeAttribution } from '../../../main/gabn/attribution.ts';
 import { randomEraseMasks, sensitiveRegionMasks } from '../../../main/gabn/masks.ts';
-import { createPrng } from '../../../main/gabn/prng.ts';
 import { loadEmbedder } from '../../../main/models/embedder.ts';
 import { makeTinyWorkspace, type TinyWorkspace } from './tiny-workspace.ts';
 

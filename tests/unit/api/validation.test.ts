@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { API_METHODS } from '../../../main/api/contract.ts';
 import { isApiMethod, validateArgument } from '../../../main/api/validation.ts';
-import { GabnError } from '../../../main/errors.ts';
+import { GabnError } from '../../../main/base/errors.ts';
 
 function failure(fn: () => unknown): GabnError {
   try {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { GabnError } from '../../../main/base/errors.ts';
 import { splitCsvLine } from '../../../main/data/csv-line.ts';
 import {
   parseImagesLine,
@@ -6,7 +7,6 @@ import {
   parsePairLine,
   parsePeopleLine,
 } from '../../../main/data/rfw-lines.ts';
-import { GabnError } from '../../../main/errors.ts';
 
 /** Deterministic generator (mulberry32). */
 function generator(seed: number): () => number {

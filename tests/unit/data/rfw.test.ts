@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
+import { GabnError } from '../../../main/base/errors.ts';
 import { checkDataset, loadDataset, loadRfw } from '../../../main/data/index.ts';
-import { GabnError } from '../../../main/errors.ts';
 
 const FIXTURE = path.resolve('tests/fixtures/rfw-mini');
 const temps: string[] = [];

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { GabnError } from '../../../main/base/errors.ts';
 import { BACKEND_LADDER, explainNativeFailure, parseBackendName } from '../../../main/engine/backends.ts';
-import { GabnError } from '../../../main/errors.ts';
 
 describe('backend names', () => {
   it('accepts every rung of the ladder', () => {

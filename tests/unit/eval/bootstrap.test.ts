@@ -1,16 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { GabnError } from '../../../main/errors.ts';
+import { GabnError } from '../../../main/base/errors.ts';
+import { createPrng } from '../../../main/base/random.ts';
 import { computeFigures, type GroupPairs, prepareAudit } from '../../../main/eval/audit-figures.ts';
 import {
   bootstrapFigures,
   drawResample,
   pairedBootstrap,
-  percentileInterval,
-  quantileSorted,
   resamplingStrata,
 } from '../../../main/eval/bootstrap.ts';
 import { verify } from '../../../main/eval/verification.ts';
-import { seededRandom } from '../../../main/models/seeded-random.ts';
 
 /** Standard normal CDF (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7). */
 function phi(x: number): number {
@@ -33,26 +31,12 @@ function syntheticGroup(
   impostorMean = 1.5,
   sigma = 0.3,
 ): GroupPairs {
-  const random = seededRandom(seed);
+  const random = createPrng(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random.next())) * Math.cos(2 * Math.PI * random.next());
   const same = Uint8Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));
   const distances = Float64Array.from(same, (s) => (s ? genuineMean : impostorMean) + sigma * normal());
   return { name, distances, same };
 }
-
-describe('percentile intervals', () => {
-  it('linear interpolation as numpy.quantile', () => {
-    // numpy.quantile([1, 2, 3, 4], [0.025, 0.975]) = [1.075, 3.925]
-    expect(quantileSorted([1, 2, 3, 4], 0.025)).toBeCloseTo(1.075, 14);
-    expect(quantileSorted([1, 2, 3, 4], 0.975)).toBeCloseTo(3.925, 14);
-    const interval = percentileInterval([4, 1, 3, 2]);
-    expect(interval.lower).toBeCloseTo(1.075, 14);
-    expect(interval.upper).toBeCloseTo(3.925, 14);
-    expect(quantileSorted([1, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY], 0.975)).toBe(
-      Number.POSITIVE_INFINITY,
-    );
-  });
-});
 
 describe('stratified resampling', () => {
   it('keeps every group, fold and genuine/impostor count', () => {
@@ -60,7 +44,7 @@ describe('stratified resampling', () => {
     const strata = resamplingStrata(audit);
     expect(strata.length).toBe(2 * 10 * 2);
     const weights = new Uint32Array(audit.pairCount);
-    drawResample(strata, seededRandom(5), weights);
+    drawResample(strata, createPrng(5), weights);
     for (const stratum of strata) {
       let total = 0;
       for (const i of stratum) total += weights[i]!;

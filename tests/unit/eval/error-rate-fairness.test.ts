@@ -1,12 +1,12 @@
 /** FDR, GARBE, max/min ratios, global thresholds, TAR@FAR and ROC points on hand-computed examples. */
 import { describe, expect, it } from 'vitest';
+import { createPrng } from '../../../main/base/random.ts';
 import { computeFigures, prepareAudit } from '../../../main/eval/audit-figures.ts';
 import { maxMinRatio } from '../../../main/eval/disparity-ratios.ts';
 import { fairnessDiscrepancyRate } from '../../../main/eval/fdr.ts';
 import { garbe, giniCoefficient } from '../../../main/eval/garbe.ts';
 import { errorRatesAt, impostorOrder, thresholdAtFmr } from '../../../main/eval/operating-point.ts';
 import { rocCurve, tarAtFar } from '../../../main/eval/roc.ts';
-import { seededRandom } from '../../../main/models/seeded-random.ts';
 
 describe('FDR (de Freitas Pereira & Marcel 2021)', () => {
   it('1 − (α·max|ΔFMR| + (1−α)·max|ΔFNMR|)', () => {
@@ -121,7 +121,7 @@ describe('TAR@FAR and ROC points', () => {
   });
 
   it('ROC points are exact, ordered and about 200', () => {
-    const random = seededRandom(7);
+    const random = createPrng(7);
     const next = () => random.next();
     const n = 5000;
     const same = Uint8Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));

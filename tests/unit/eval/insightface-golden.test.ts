@@ -6,8 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { createPrng } from '../../../main/base/random.ts';
 import { INSIGHTFACE_THRESHOLDS, verify } from '../../../main/eval/verification.ts';
-import { seededRandom } from '../../../main/models/seeded-random.ts';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = 'tests/golden/insightface_roc.py';
@@ -30,7 +30,7 @@ interface Case {
 }
 
 function makeCases(): Case[] {
-  const random = seededRandom(20240601);
+  const random = createPrng(20240601);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random.next())) * Math.cos(2 * Math.PI * random.next());
   const cases: Case[] = [];
   const realistic = (name: string, n: number, positiveShare: number): Case => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GabnError } from '../../../main/errors.ts';
+import { GabnError } from '../../../main/base/errors.ts';
 import { parseScoresCsv, readScoresCsv, splitCsvLine } from '../../../main/eval/scores-csv.ts';
 
 const tempDirs: string[] = [];

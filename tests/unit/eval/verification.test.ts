@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GabnError } from '../../../main/errors.ts';
+import { GabnError } from '../../../main/base/errors.ts';
 import { l2Normalize, pairDistances, squaredDistance } from '../../../main/eval/pair-distances.ts';
 import {
   foldCount,

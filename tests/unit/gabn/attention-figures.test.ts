@@ -7,7 +7,7 @@ import {
   encodePng,
   outlineRectangles,
   type RgbImage,
-} from '../../../main/gabn/attention-figures.ts';
+} from '../../../main/report/figures/attention-figures.ts';
 
 async function decode(png: Buffer): Promise<{ width: number; height: number; data: Buffer }> {
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });

@@ -1,12 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { isGabnError } from '../../../main/base/errors.ts';
 import { loadEngine, tf } from '../../../main/engine/index.ts';
-import { isGabnError } from '../../../main/errors.ts';
 import {
   ATTRIBUTION_METHODS,
-  type AttributionModel,
   type AttributionOptions,
   computeAttribution,
 } from '../../../main/gabn/attribution.ts';
+import type { AttributionModel } from '../../../main/models/attribution-model.ts';
 import { camStages, gam64, linearModel, linearNet, relativeError, sequence } from './gam-networks.ts';
 
 beforeAll(async () => {

@@ -5,7 +5,7 @@ import {
   colormapTable,
   overlayAttention,
   parseColormapName,
-} from '../../../main/gabn/colormap.ts';
+} from '../../../main/report/figures/colormap.ts';
 
 describe('colormaps', () => {
   it('every table has 256 RGB entries; viridis runs from dark purple to yellow', () => {

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../../main/data/index.ts';
 import { loadEngine } from '../../../main/engine/index.ts';
-import { extractAttention } from '../../../main/gabn/attention-job.ts';
 import { loadEmbedder } from '../../../main/models/embedder.ts';
+import { extractAttention } from '../../../main/usecases/attention/attention-over-dataset.ts';
 import { writeTinyCheckpoint } from '../../helpers/tiny-checkpoint.ts';
 
 let root: string;
@@ -52,8 +52,8 @@ describe('attention over a dataset', () => {
       expect(g.images).toBe(4);
       expect(g.massFraction.mean).toBeGreaterThan(0);
       expect(g.massFraction.mean).toBeLessThanOrEqual(0.5);
-      expect(g.massFraction.low).toBeLessThanOrEqual(g.massFraction.mean);
-      expect(g.massFraction.high).toBeGreaterThanOrEqual(g.massFraction.mean);
+      expect(g.massFraction.interval.lower).toBeLessThanOrEqual(g.massFraction.mean);
+      expect(g.massFraction.interval.upper).toBeGreaterThanOrEqual(g.massFraction.mean);
       expect(g.entropy.mean).toBeGreaterThan(0);
       expect(g.entropy.mean).toBeLessThanOrEqual(1);
       expect(g.averageMap).toHaveLength(32 * 32);

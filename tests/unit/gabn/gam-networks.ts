@@ -3,7 +3,7 @@
  * deterministic sequence (no Math.random in tests).
  */
 import { tf } from '../../../main/engine/tf.ts';
-import type { EmbeddingFn, FeatureStages, Head } from '../../../main/gabn/attribution.ts';
+import type { EmbeddingFn, FeatureStages, Head } from '../../../main/models/attribution-model.ts';
 import { sequence } from '../engine/second-order-cases.ts';
 
 export { sequence };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isGabnError } from '../../../main/errors.ts';
+import { isGabnError } from '../../../main/base/errors.ts';
+import { createPrng, restorePrng } from '../../../main/base/random.ts';
 import {
   batchErasureMasks,
   centredRect,
@@ -13,7 +14,6 @@ import {
   sensitiveRegionMasks,
 } from '../../../main/gabn/masks.ts';
 import { NAMED_CONFIGS } from '../../../main/gabn/presets.ts';
-import { createPrng, restorePrng } from '../../../main/gabn/prng.ts';
 import { sequence } from './gam-networks.ts';
 
 const H = 112;

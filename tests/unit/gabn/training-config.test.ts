@@ -25,7 +25,7 @@ describe('training configuration', () => {
     });
     expect(c.epochs).toBe(30);
     expect(c.batchSize).toBe(200);
-    expect(c.margin).toEqual({ kind: 'arcface', scale: 64, margin: 0.35 });
+    expect(c.margin).toEqual({ kind: 'arcface', s: 64, m: 0.35 });
     expect(c.confidence.threshold).toBe(0.7);
     expect(c.modules).toEqual({ gamCt: true, sfre: true, randomErase: false, confidenceBalance: true });
   });
@@ -72,9 +72,9 @@ describe('training configuration', () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    expect(message).toMatch(/epochs = 0 is not an integer in \[1, 10000\]/);
-    expect(message).toMatch(/confidence.threshold = 1.5 is not a number in \[0, 1\]/);
-    expect(message).toMatch(/model.depth = 20 is not one of 18, 34, 50, 100/);
+    expect(message).toMatch(/epochs is 0 \(expected an integer in \[1, 10000\]\)/);
+    expect(message).toMatch(/confidence.threshold is 1.5 \(expected a number in \[0, 1\]\)/);
+    expect(message).toMatch(/model.depth is 20 \(expected one of 18, 34, 50, 100\)/);
   });
   it('refuses non-increasing milestones, contradictory modules and a micro-batch above the batch', () => {
     expect(() =>

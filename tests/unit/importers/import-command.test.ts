@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GabnError } from '../../../main/base/errors.ts';
 import type { CliContext } from '../../../main/cli/command.ts';
 import { commands } from '../../../main/cli/commands.ts';
 import { importFaceApiCommand } from '../../../main/cli/import.ts';
-import { GabnError } from '../../../main/errors.ts';
 import { type FaceApiImport, importFaceApi } from '../../../main/models/importers/face-api.ts';
 import { readFaceApiCheckpoint } from '../../../main/models/importers/face-api-checkpoint.ts';
 

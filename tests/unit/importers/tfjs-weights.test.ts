@@ -2,7 +2,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GabnError } from '../../../main/errors.ts';
+import { GabnError } from '../../../main/base/errors.ts';
 import {
   FACE_API_MANIFEST,
   faceApiPackageDir,

@@ -4,8 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobInfo } from '../../../main/api/contract.ts';
 import { createService, type GabnService } from '../../../main/api/service.ts';
-import { readStatus, writeJsonAtomic } from '../../../main/jobs/run-dir.ts';
+import { writeJsonAtomicSync as writeJsonAtomic } from '../../../main/base/atomic-files.ts';
 import { createJobRunner } from '../../../main/jobs/runner.ts';
+import { readRunStatus as readStatus } from '../../../main/runs/run-folder.ts';
 
 let base: string;
 let service: GabnService;

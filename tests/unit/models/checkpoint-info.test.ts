@@ -3,17 +3,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GabnError } from '../../../main/base/errors.ts';
+import { softwareVersion } from '../../../main/base/version.ts';
 import { checkpointInfoCommand } from '../../../main/cli/checkpoint-info.ts';
 import { commands } from '../../../main/cli/commands.ts';
 import { loadEngine } from '../../../main/engine/index.ts';
-import { GabnError } from '../../../main/errors.ts';
 import {
   createDiscriminator,
   createIResNet,
   createMarginHead,
   iresnetParameterCount,
   iresnetSpec,
-  SOFTWARE_VERSION,
   saveCheckpoint,
 } from '../../../main/models/index.ts';
 import { iresnetLayout } from '../../../main/models/iresnet.ts';
@@ -76,7 +76,7 @@ describe('gabn checkpoint info', () => {
     expect(out).toContain('classes        5');
     expect(out).toContain('storage        float16');
     expect(out).toContain('head           arcface s=64 m=0.35, 5 classes');
-    expect(out).toContain(`software     GABN Studio ${SOFTWARE_VERSION}`);
+    expect(out).toContain(`software     GABN Studio ${softwareVersion().version}`);
     expect(out).toContain('data         {"dataset":"synthetic"}');
     expect(out).toMatch(/weights\.bin\s+\d+(\.\d)? KiB/);
   });

@@ -2,8 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GabnError } from '../../../main/base/errors.ts';
+import { softwareVersion } from '../../../main/base/version.ts';
 import { loadEngine, tf } from '../../../main/engine/index.ts';
-import { GabnError } from '../../../main/errors.ts';
 import {
   type Checkpoint,
   createDiscriminator,
@@ -15,7 +16,6 @@ import {
   iresnetSpec,
   loadCheckpoint,
   readCheckpoint,
-  SOFTWARE_VERSION,
   saveCheckpoint,
 } from '../../../main/models/index.ts';
 
@@ -107,7 +107,7 @@ describe('checkpoint round trip', () => {
     expect(loaded.classCount).toBe(7);
     expect(loaded.margin).toEqual({ kind: 'cosface', s: 30, m: 0.4 });
     expect(loaded.json.parameterCount).toBe(iresnetParameterCount(spec));
-    expect(loaded.json.provenance.softwareVersion).toBe(SOFTWARE_VERSION);
+    expect(loaded.json.provenance.softwareVersion).toBe(softwareVersion().version);
     expect(loaded.json.provenance.data).toEqual({ dataset: 'synthetic', seed: 1 });
     expect(Date.now() - Date.parse(loaded.json.provenance.createdAt)).toBeLessThan(60_000);
     expect(loaded.optimizer?.state).toEqual({ kind: 'sgd', step: 12, lr: 0.1 });

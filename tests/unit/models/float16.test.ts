@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createPrng } from '../../../main/base/random.ts';
 import { tf } from '../../../main/engine/index.ts';
 import {
   float16ArrayToFloat32,
@@ -6,7 +7,6 @@ import {
   float32ArrayToFloat16,
   float32ToFloat16Bits,
 } from '../../../main/models/float16.ts';
-import { seededRandom } from '../../../main/models/seeded-random.ts';
 
 const ALL_HALVES = Uint16Array.from({ length: 65536 }, (_, i) => i);
 const isNaNHalf = (h: number) => (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
@@ -45,7 +45,7 @@ describe('float16 storage', () => {
       expect(float32ToFloat16Bits(-mid)).toBe(0x8000 | even);
     }
     // Random float32 values across the half range: the result is a nearest half.
-    const random = seededRandom(5);
+    const random = createPrng(5);
     for (let i = 0; i < 20000; i++) {
       const x = Math.fround((random.next() * 2 - 1) * 2 ** (random.next() * 40 - 25));
       const h = float32ToFloat16Bits(x);
@@ -74,7 +74,7 @@ describe('float16 storage', () => {
   });
 
   it('keeps the relative error of normal values within 2^-11', () => {
-    const random = seededRandom(9);
+    const random = createPrng(9);
     const values = Float32Array.from({ length: 5000 }, () => (random.next() * 2 - 1) * 10);
     const back = float16ArrayToFloat32(float32ArrayToFloat16(values));
     for (let i = 0; i < values.length; i++) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { GabnError } from '../../../main/base/errors.ts';
+import { createPrng } from '../../../main/base/random.ts';
 import { loadEngine, tf } from '../../../main/engine/index.ts';
-import { GabnError } from '../../../main/errors.ts';
 import { batchNorm } from '../../../main/models/batch-norm.ts';
 import {
   createIResNet,
@@ -18,7 +19,6 @@ import {
 } from '../../../main/models/index.ts';
 import { iresnetLayout } from '../../../main/models/iresnet.ts';
 import { batchNormLayout, createParams } from '../../../main/models/parameters.ts';
-import { seededRandom } from '../../../main/models/seeded-random.ts';
 
 describe('iResNet specs', () => {
   it('names round-trip and the published networks keep insightface names', () => {
@@ -110,7 +110,7 @@ describe('iResNet on the cpu backend', () => {
   it('training-mode batch norm normalises with batch statistics and moves running stats like PyTorch (momentum 0.1, unbiased)', async () => {
     await loadEngine({ backend: 'cpu' });
     const params = createParams(batchNormLayout('bn', 3), 0);
-    const random = seededRandom(4);
+    const random = createPrng(4);
     const n = 2 * 5 * 5;
     const data = Float32Array.from({ length: n * 3 }, () => random.next() * 4 - 1);
     const x = tf.tensor4d(data, [2, 5, 5, 3]);
@@ -140,7 +140,7 @@ describe('iResNet on the cpu backend', () => {
     const model = createIResNet({ ...spec, width: 0.125 }, 3);
     const x = tf.randomNormal([3, 56, 56, 3], 0, 1, 'float32', 8) as tf.Tensor4D;
     // Non-trivial statistics and affine parameters, so that folding has something to fold.
-    const random = seededRandom(21);
+    const random = createPrng(21);
     for (const [name, v] of Object.entries(model.params)) {
       if (
         /\.(weight|bias)$/.test(name) &&

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COLORMAP_NAMES, overlayAttention } from '../../../main/gabn/colormap.ts';
+import { COLORMAP_NAMES, overlayAttention } from '../../../main/report/figures/colormap.ts';
 import {
   blendAttention,
   COLORMAPS,

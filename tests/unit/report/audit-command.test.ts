@@ -5,10 +5,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createPrng } from '../../../main/base/random.ts';
 import { paperFairness } from '../../../main/eval/fairness.ts';
 import { parseScoresCsv } from '../../../main/eval/scores-csv.ts';
 import { verify } from '../../../main/eval/verification.ts';
-import { seededRandom } from '../../../main/models/seeded-random.ts';
 import type { AuditReport } from '../../../main/report/report-model.ts';
 
 const tempDirs: string[] = [];
@@ -24,7 +24,7 @@ afterAll(() => {
 const GABN = path.resolve('bin/gabn.js');
 
 function writeScores(dir: string, perGroup: number, noise = 0.9): string {
-  const random = seededRandom(77);
+  const random = createPrng(77);
   const lines = ['group,same,score'];
   const groups: [string, number][] = [
     ['group-a', 0.6],

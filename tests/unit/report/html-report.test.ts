@@ -4,12 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findChromium } from '../../../main/engine/host-tools.ts';
+import { findChromium, HEADLESS_CHROMIUM_ARGS } from '../../../main/base/host-programs.ts';
 import { DEFAULT_PROTOCOL, prepareAudit } from '../../../main/eval/audit-figures.ts';
 import { bootstrapFigures } from '../../../main/eval/bootstrap.ts';
 import { buildAuditReport } from '../../../main/report/audit-report.ts';
 import { renderHtmlReport } from '../../../main/report/html.ts';
-import { HEADLESS_CHROMIUM_ARGS, writePdfReport } from '../../../main/report/pdf.ts';
+import { writePdfReport } from '../../../main/report/pdf.ts';
 import type { AuditReport } from '../../../main/report/report-model.ts';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'gabn-html-'));

@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createPrng } from '../../../main/base/random.ts';
 import { type GroupPairs, prepareAudit } from '../../../main/eval/audit-figures.ts';
 import { bootstrapFigures } from '../../../main/eval/bootstrap.ts';
 import { verify } from '../../../main/eval/verification.ts';
-import { seededRandom } from '../../../main/models/seeded-random.ts';
 import { buildAuditReport } from '../../../main/report/audit-report.ts';
 import { renderCsvReport, writeCsvReport } from '../../../main/report/csv.ts';
 import { writeJsonReport } from '../../../main/report/json.ts';
@@ -22,7 +22,7 @@ afterAll(() => {
 });
 
 function group(name: string, n: number, seed: number, genuineMean: number, genuineSpread = 0.6): GroupPairs {
-  const random = seededRandom(seed);
+  const random = createPrng(seed);
   const same = Uint8Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));
   const distances = Float64Array.from(same, (s) =>
     s ? genuineMean + genuineSpread * (random.next() - 0.5) : 1.5 + 0.6 * (random.next() - 0.5),

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { createPrng } from '../../../main/base/random.ts';
 import { GROUP_DESIGNS } from '../../../main/data/synth/groups.ts';
 import { drawIdentity } from '../../../main/data/synth/identity.ts';
 import type { Nuisance } from '../../../main/data/synth/nuisance.ts';
 import { renderFace } from '../../../main/data/synth/render.ts';
-import { createPrng } from '../../../main/gabn/prng.ts';
 
 /** A frontal photo in flat light, no blur, no noise: what the group design alone does. */
 const NEUTRAL: Nuisance = {

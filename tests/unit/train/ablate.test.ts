@@ -63,7 +63,7 @@ describe('gabn ablate', () => {
     const first = ablate(out);
     expect(first.status, first.stderr).toBe(0);
     for (const run of ['baseline-seed1', 'gam-sfre-seed1']) {
-      expect(JSON.parse(readFileSync(path.join(out, run, 'status.json'), 'utf8')).state).toBe('completed');
+      expect(JSON.parse(readFileSync(path.join(out, run, 'status.json'), 'utf8')).state).toBe('succeeded');
     }
     const figures = JSON.parse(readFileSync(path.join(out, 'ablation.json'), 'utf8'));
     expect(figures.labels).toEqual(['baseline (seed 1)', 'gam-sfre (seed 1)']);
@@ -97,7 +97,7 @@ describe('gabn ablate', () => {
     expect(result.status, result.stderr).toBe(0);
     for (const run of ['baseline-seed1', 'gam-ct-seed1']) {
       const config = JSON.parse(readFileSync(path.join(out, run, 'config.json'), 'utf8'));
-      expect(config.from).toBe(start);
+      expect(config.params.from).toBe(start);
       expect(readFileSync(path.join(out, run, 'log.txt'), 'utf8')).toContain(`from ${start}`);
     }
     expect(JSON.parse(readFileSync(path.join(out, 'ablation.json'), 'utf8')).labels).toEqual([
@@ -114,7 +114,7 @@ describe('gabn ablate', () => {
       { encoding: 'utf8' },
     );
     expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain("'nope' is not a preset gabn ablate trains");
+    expect(result.stderr).toContain("'nope' is not a preset the ablation trains");
     expect(existsSync(out)).toBe(false);
   });
 });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadEngine, tf } from '../../../main/engine/index.ts';
 import { confidenceBalanceLoss } from '../../../main/gabn/losses.ts';
-import { faceGradients, microBatches, prepareStep, trainStep } from '../../../main/gabn/train-step.ts';
+import { faceGradients, microBatches, prepareStep, trainStep } from '../../../main/gabn/step/index.ts';
 import { GROUPS, tinyBatch, tinyConfig, tinyState } from './train-step-cases.ts';
 
 const LR = 1e-3;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPrng } from '../../../main/gabn/prng.ts';
+import { createPrng } from '../../../main/base/random.ts';
 import { epochOrder } from '../../../main/gabn/sampler.ts';
 
 // 80 / 60 / 40 / 20 images, as the synthetic training set's identities are spread.

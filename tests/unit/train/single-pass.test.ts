@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadEngine, tf } from '../../../main/engine/index.ts';
-import { phasedStep, singlePassStep, type TrainState } from '../../../main/gabn/train-step.ts';
+import { phasedStep, singlePassStep, type TrainState } from '../../../main/gabn/step/index.ts';
 import { GROUPS, PRESET_NAMES, tinyBatch, tinyConfig, tinyState } from './train-step-cases.ts';
 
 const LR = 1e-3;

@@ -1,9 +1,10 @@
 /** A tiny fixed batch and fresh training states, shared by the train-step tests of each backend. */
+
+import { createPrng } from '../../../main/base/random.ts';
 import { tf } from '../../../main/engine/tf.ts';
 import { createSgd } from '../../../main/gabn/optimizer.ts';
 import { resolveTrainingConfig } from '../../../main/gabn/presets.ts';
-import { createPrng } from '../../../main/gabn/prng.ts';
-import type { TrainBatch, TrainState } from '../../../main/gabn/train-step.ts';
+import type { TrainBatch, TrainState } from '../../../main/gabn/step/index.ts';
 import type { TrainingConfig } from '../../../main/gabn/training-config.ts';
 import {
   createDiscriminator,
@@ -21,7 +22,7 @@ export function tinyConfig(preset: string, objective: 'paper' | 'decoupled' = 'd
     config: 'tiny',
     overrides: [
       `objective=${objective}`,
-      'margin.scale=16',
+      'margin.s=16',
       'gamScale=16',
       'erase.maxHeight=4',
       'erase.maxWidth=4',

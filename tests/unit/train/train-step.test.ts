@@ -6,7 +6,7 @@ import {
   faceStep,
   prepareStep,
   trainStep,
-} from '../../../main/gabn/train-step.ts';
+} from '../../../main/gabn/step/index.ts';
 import {
   changed,
   GROUPS,

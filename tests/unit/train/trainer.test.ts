@@ -22,9 +22,9 @@ import { loadEngine, tf } from '../../../main/engine/index.ts';
 import { computeFigures, prepareAudit } from '../../../main/eval/audit-figures.ts';
 import { checkpointDistances } from '../../../main/eval/embeddings.ts';
 import { resolveTrainingConfig } from '../../../main/gabn/presets.ts';
-import type { RunStatus } from '../../../main/gabn/run-files.ts';
-import { resumeRun, startRun, type TrainOutcome } from '../../../main/gabn/trainer.ts';
 import { loadEmbedder } from '../../../main/models/embedder.ts';
+import { readRunStatus } from '../../../main/runs/run-folder.ts';
+import { resumeRun, startRun, type TrainOutcome } from '../../../main/usecases/training/training-run.ts';
 import { makeTinyTrainingSet } from './tiny-training-set.ts';
 
 let root: string;
@@ -73,8 +73,18 @@ function files(runDir: string, checkpoint: string): Record<string, Buffer> {
   );
 }
 
-function status(runDir: string): RunStatus {
-  return JSON.parse(readFileSync(path.join(runDir, 'status.json'), 'utf8')) as RunStatus;
+/** status.json as a person reads a training run's: state, epoch, step, and the resume checkpoint. */
+function status(runDir: string) {
+  const s = readRunStatus(runDir)!;
+  return {
+    state: s.state,
+    message: s.message,
+    epoch: s.training?.epoch,
+    step: s.progress?.done,
+    totalSteps: s.progress?.total,
+    stepsPerEpoch: s.training?.stepsPerEpoch,
+    checkpoint: s.training?.checkpoint,
+  };
 }
 
 function metrics(runDir: string): Record<string, unknown>[] {
@@ -94,10 +104,10 @@ beforeAll(async () => {
 
 describe('a training run', () => {
   it('writes its configuration, status, per-step and per-epoch metrics, log and checkpoints', async () => {
-    expect(whole.state).toBe('completed');
+    expect(whole.state).toBe('succeeded');
     const dir = whole.runDir;
     expect(status(dir)).toMatchObject({
-      state: 'completed',
+      state: 'succeeded',
       epoch: 2,
       step: 4,
       totalSteps: 4,
@@ -105,8 +115,8 @@ describe('a training run', () => {
       checkpoint: 'checkpoints/epoch-2.gabn',
     });
     const saved = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    expect(saved).toMatchObject({ kind: 'train', preset: 'gabn', data, val });
-    expect(saved.config).toEqual(config);
+    expect(saved).toMatchObject({ kind: 'train', params: { preset: 'gabn', data, val }, command: 'test' });
+    expect(saved.params.config).toEqual(config);
     const records = metrics(dir);
     const steps = records.filter((r) => r.type === 'step');
     const epochs = records.filter((r) => r.type === 'epoch');
@@ -175,7 +185,7 @@ describe('a training run', () => {
     const second = await resumeRun(first.runDir, { stopAfterStep: 3 });
     expect(second.state).toBe('stopped');
     const third = await resumeRun(first.runDir);
-    expect(third.state).toBe('completed');
+    expect(third.state).toBe('succeeded');
     // Epoch 1 was cut at step 1: its reported time includes the time spent before the stop.
     const saved = JSON.parse(
       readFileSync(path.join(first.runDir, 'checkpoints', 'step-1.gabn', 'checkpoint.json'), 'utf8'),
@@ -200,7 +210,7 @@ describe('a training run', () => {
     const uninterrupted = await startRun(run('whole-micro', false, 4));
     const first = await startRun(run('interrupted-micro', false, 4), { stopAfterStep: 3 });
     expect(first.state).toBe('stopped');
-    expect((await resumeRun(first.runDir)).state).toBe('completed');
+    expect((await resumeRun(first.runDir)).state).toBe('succeeded');
     const expected = files(uninterrupted.runDir, 'checkpoints/epoch-2.gabn');
     const actual = files(first.runDir, 'checkpoints/epoch-2.gabn');
     for (const name of Object.keys(expected)) {
@@ -269,7 +279,7 @@ describe('a training run', () => {
     appendFileSync(path.join(dir, 'metrics.jsonl'), '{"type":"step","epoch":2,"st');
 
     const resumed = await resumeRun(dir);
-    expect(resumed.state).toBe('completed');
+    expect(resumed.state).toBe('succeeded');
     const records = metrics(dir);
     expect(records.map((r) => `${r.type} ${r.step}`)).toEqual([
       'step 1',
@@ -355,7 +365,7 @@ describe('gabn train and Ctrl-C', () => {
     });
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain('completed 3 epochs (6 steps)');
-    expect(status(out)).toMatchObject({ state: 'completed', step: 6 });
+    expect(status(out)).toMatchObject({ state: 'succeeded', step: 6 });
     const steps = metrics(out)
       .filter((r) => r.type === 'step')
       .map((r) => r.step);

@@ -1,0 +1,78 @@
+/**
+ * The project's one error type. Every failure a user can cause (a missing file, a malformed line, a
+ * corrupt image, a checkpoint that does not match) is reported as a GabnError: a kind that code can
+ * branch on, a message for people, and where it happened (file and line) with what was expected.
+ *
+ * The kinds keep three things apart, as VS Code's errors.ts keeps bugs apart from user errors: what
+ * the user gave that is wrong (usage, config, missing-file, malformed, corrupt-image, checkpoint,
+ * dataset), what happened to the work (cancelled, diverged, busy), and what is a bug (internal).
+ */
+export const GABN_ERROR_KINDS = [
+  /** A command or API call asked for something it cannot do (a bad option, an unknown id). */
+  'usage',
+  /** A training configuration or setting out of its range. */
+  'config',
+  /** The compute backend cannot load or run. */
+  'backend',
+  'missing-file',
+  /** A file whose content is not of its format: the line and what was expected say where. */
+  'malformed',
+  'corrupt-image',
+  /** A checkpoint that is inconsistent, or does not fit what it is used for. */
+  'checkpoint',
+  /** A dataset that cannot serve the work (no pairs, one group, no images). */
+  'dataset',
+  /** Stopped on request (Ctrl-C, SIGTERM, the cancel button). */
+  'cancelled',
+  /** A training run whose loss or gradient stopped being finite: the weights were kept. */
+  'diverged',
+  /** The resource is held by another live process (a run folder being trained into). */
+  'busy',
+  /** A programming error: never the user's fault. */
+  'internal',
+] as const;
+
+export type GabnErrorKind = (typeof GABN_ERROR_KINDS)[number];
+
+export interface GabnErrorDetails {
+  /** The file the problem is in, as the user named it or as found on disk. */
+  file?: string;
+  /** 1-based line number inside `file`. */
+  line?: number;
+  /** The form that was expected, in words a user understands. */
+  expected?: string;
+  cause?: unknown;
+}
+
+export class GabnError extends Error {
+  readonly kind: GabnErrorKind;
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly expected: string | undefined;
+
+  constructor(kind: GabnErrorKind, message: string, details: GabnErrorDetails = {}) {
+    super(
+      formatMessage(message, details),
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
+    this.name = 'GabnError';
+    this.kind = kind;
+    this.file = details.file;
+    this.line = details.line;
+    this.expected = details.expected;
+  }
+}
+
+function formatMessage(message: string, { file, line, expected }: GabnErrorDetails): string {
+  const where = file === undefined ? '' : line === undefined ? `${file}: ` : `${file}:${line}: `;
+  const want = expected === undefined ? '' : ` (expected ${expected})`;
+  return `${where}${message}${want}`;
+}
+
+export function isGabnError(value: unknown): value is GabnError {
+  return value instanceof GabnError;
+}
+
+export function isGabnErrorKind(value: unknown): value is GabnErrorKind {
+  return typeof value === 'string' && (GABN_ERROR_KINDS as readonly string[]).includes(value);
+}

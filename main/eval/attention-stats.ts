@@ -1,0 +1,159 @@
+/**
+ * Numbers for what the paper only shows as pictures (Fig. 1b, 5): how concentrated a network's
+ * attention is, per image and per group.
+ *
+ * - Mass fraction: the share of the pixels that hold half of the map's mass (sort descending, the
+ *   smallest k whose cumulative sum reaches 0.5·total, divided by H·W). Small = a few sensitive
+ *   pixels ("the sensitive regions of darker-skinned people are much smaller"); a uniform map gives
+ *   0.5.
+ * - Normalised entropy of the map read as a distribution: −Σ p log p / log(H·W), p = m / Σ m; 1 for
+ *   a uniform map, 0 for a single spike.
+ * - Per group: the mean of each with a seeded percentile-bootstrap 95% interval, and the average of
+ *   the group's maps, each map first divided by its own maximum.
+ *
+ * Both per-image numbers are invariant to the map's scale, so raw and normalised maps give the same
+ * values.
+ */
+import { GabnError } from '../base/errors.ts';
+import { createPrng } from '../base/random.ts';
+import { bootstrapMean, type MeanWithInterval } from '../base/statistics.ts';
+
+/**
+ * Relative slack on "cumulative sum ≥ share·total": sums of float32 values in float64 may round
+ * below an exact half (e.g. a uniform map), which would count one pixel too many.
+ */
+const CUMULATIVE_SLACK = 1e-12;
+
+function checkMap(map: ArrayLike<number>): number {
+  if (map.length < 2) {
+    throw new GabnError('internal', `an attention map of ${map.length} pixels`, {
+      expected: 'at least 2 pixels',
+    });
+  }
+  let total = 0;
+  for (let i = 0; i < map.length; i++) {
+    const v = map[i]!;
+    if (!(Number.isFinite(v) && v >= 0)) {
+      throw new GabnError('internal', `attention map value ${v} at pixel ${i}`, {
+        expected: 'finite values ≥ 0',
+      });
+    }
+    total += v;
+  }
+  return total;
+}
+
+/**
+ * The fraction of pixels that hold `share` (default 0.5) of the map's mass. NaN for an all-zero map,
+ * which has no mass to share.
+ */
+export function massFraction(map: ArrayLike<number>, share = 0.5): number {
+  if (!(share > 0 && share <= 1)) {
+    throw new GabnError('usage', `invalid mass share ${share}`, { expected: 'a number in (0, 1]' });
+  }
+  const total = checkMap(map);
+  if (total === 0) return Number.NaN;
+  const sorted = Float64Array.from(map).sort().reverse();
+  const goal = share * total * (1 - CUMULATIVE_SLACK);
+  let cumulative = 0;
+  for (let k = 0; k < sorted.length; k++) {
+    cumulative += sorted[k]!;
+    if (cumulative >= goal) return (k + 1) / sorted.length;
+  }
+  return 1;
+}
+
+/** −Σ p log p / log(H·W) with p = map / Σ map (0 log 0 = 0). NaN for an all-zero map. */
+export function normalisedEntropy(map: ArrayLike<number>): number {
+  const total = checkMap(map);
+  if (total === 0) return Number.NaN;
+  let entropy = 0;
+  for (let i = 0; i < map.length; i++) {
+    const p = map[i]! / total;
+    if (p > 0) entropy -= p * Math.log(p);
+  }
+  return entropy / Math.log(map.length);
+}
+
+export interface GroupAttention {
+  /** Maps given. */
+  readonly count: number;
+  /** All-zero maps, left out of the statistics and of the average. */
+  readonly empty: number;
+  /** Mean mass fraction (share 0.5) with its bootstrap interval. */
+  readonly massFraction: MeanWithInterval;
+  /** Mean normalised entropy with its bootstrap interval. */
+  readonly entropy: MeanWithInterval;
+  /** The mean of the group's maps, each divided by its own maximum (Fig. 1b, 5). */
+  readonly averageMap: Float32Array;
+}
+
+/** Statistics of one group's maps (all of one size). The two intervals use independent streams. */
+export interface AttentionBootstrapOptions {
+  /** Seed of the resampling (default 1): the same maps give the same interval. */
+  readonly seed?: number;
+  /** Bootstrap resamples (default 2000). */
+  readonly resamples?: number;
+  /** Confidence level (default 0.95). */
+  readonly confidence?: number;
+}
+
+/**
+ * A group's statistics gathered one map at a time (a pass over a dataset need not keep its maps).
+ * Maps must all have one size; all-zero maps are counted as empty and left out.
+ */
+export class GroupAttentionAccumulator {
+  private sum: Float64Array | undefined;
+  private readonly fractions: number[] = [];
+  private readonly entropies: number[] = [];
+  private count = 0;
+
+  add(map: ArrayLike<number>): void {
+    this.sum ??= new Float64Array(map.length);
+    if (map.length !== this.sum.length) {
+      throw new GabnError(
+        'internal',
+        `map ${this.count} has ${map.length} pixels, map 0 has ${this.sum.length}`,
+        {
+          expected: 'maps of one size',
+        },
+      );
+    }
+    this.count++;
+    const fraction = massFraction(map);
+    if (Number.isNaN(fraction)) return;
+    this.fractions.push(fraction);
+    this.entropies.push(normalisedEntropy(map));
+    let max = 0;
+    for (let i = 0; i < map.length; i++) max = Math.max(max, map[i]!);
+    for (let i = 0; i < map.length; i++) this.sum[i]! += map[i]! / max;
+  }
+
+  /** The statistics so far; the two intervals use independent streams (seed and seed + 1). */
+  result(options: AttentionBootstrapOptions = {}): GroupAttention {
+    const seed = options.seed ?? 1;
+    const resamples = options.resamples ?? 2000;
+    const confidence = options.confidence ?? 0.95;
+    const kept = this.fractions.length;
+    const pixels = this.sum?.length ?? 0;
+    const averageMap = new Float32Array(pixels);
+    if (kept > 0) for (let i = 0; i < pixels; i++) averageMap[i] = this.sum![i]! / kept;
+    return {
+      count: this.count,
+      empty: this.count - kept,
+      massFraction: bootstrapMean(this.fractions, createPrng(seed), resamples, confidence),
+      entropy: bootstrapMean(this.entropies, createPrng(seed + 1), resamples, confidence),
+      averageMap,
+    };
+  }
+}
+
+/** Statistics of one group's maps (all of one size). */
+export function groupAttention(
+  maps: readonly ArrayLike<number>[],
+  options: AttentionBootstrapOptions = {},
+): GroupAttention {
+  const accumulator = new GroupAttentionAccumulator();
+  for (const map of maps) accumulator.add(map);
+  return accumulator.result(options);
+}

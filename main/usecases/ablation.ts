@@ -1,0 +1,219 @@
+/**
+ * The paper's ablation (Table 4) as a use case: trains each preset with each seed into
+ * OUT/<preset>-seed<k>/ (a training run folder), audits every final checkpoint on the same test
+ * pairs with the audit's protocol and bootstrap intervals, and writes the side-by-side report
+ * OUT/ablation.html and the figures OUT/ablation.json.
+ *
+ * Runs already completed are kept and a stopped one is resumed, so after a stop the same request
+ * continues where it stopped. With `from`, every run starts from the same checkpoint: a fine-tuning
+ * ablation, where the baseline row is the checkpoint trained on for as long as the others, and each
+ * other row adds its modules.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../base/atomic-files.ts';
+import { GabnError } from '../base/errors.ts';
+import { loadDataset } from '../data/load-dataset.ts';
+import { DEFAULT_PROTOCOL, prepareAudit } from '../eval/audit-figures.ts';
+import { bootstrapFigures, DEFAULT_RESAMPLES, DEFAULT_SEED } from '../eval/bootstrap.ts';
+import { PRESETS, resolveTrainingConfig } from '../gabn/presets.ts';
+import type { TrainingConfig } from '../gabn/training-config.ts';
+import { buildAuditReport } from '../report/audit-report.ts';
+import type { AuditReport, Estimate } from '../report/report-model.ts';
+import { readRunStatus } from '../runs/run-folder.ts';
+import { reportProvenance } from './audit/run-audit.ts';
+import { checkpointSource } from './audit/sources.ts';
+import { REPORT_WRITERS } from './audit/writers.ts';
+import { type NewRun, resumeRun, startRun } from './training/training-run.ts';
+
+/** The rows of the paper's Table 4. */
+export const TABLE4_PRESETS = [
+  'baseline',
+  'random-erase',
+  'confidence',
+  'gam-ct',
+  'gam-sfre',
+  'gabn',
+] as const;
+
+export interface AblationRequest {
+  readonly data: string;
+  readonly val: string;
+  readonly out: string;
+  /** Default: the rows of Table 4. */
+  readonly presets?: readonly string[];
+  /** Runs per preset, with seeds base, base+1, … (default 1). */
+  readonly seeds?: number;
+  /** paper, small, tiny, or a JSON file. */
+  readonly config?: string;
+  readonly from?: string;
+  /** key=value assignments applied to every run. */
+  readonly overrides?: readonly string[];
+  readonly bootstrap?: number;
+  readonly commandLine: readonly string[];
+}
+
+export interface AblationHooks {
+  readonly signal?: AbortSignal;
+  /** Progress of each phase: a run's training steps ('gabn (seed 1)'), then each audit's bootstrap. */
+  readonly onProgress?: (phase: string, done: number, total: number) => void;
+  readonly onLog?: (line: string) => void;
+}
+
+export interface PlannedRun {
+  readonly preset: string;
+  readonly seed: number;
+  readonly runDir: string;
+  readonly label: string;
+  readonly config: TrainingConfig;
+}
+
+export interface AblationRow {
+  readonly preset: string;
+  readonly seed: number;
+  readonly checkpoint: string;
+  readonly groups: Record<string, Estimate>;
+  readonly average: Estimate;
+  readonly std: Estimate;
+  readonly ser: Estimate;
+}
+
+export interface AblationOutcome {
+  readonly rows: AblationRow[];
+  readonly files: readonly string[];
+}
+
+/** Every run of the grid with its resolved configuration: all checked before the first one starts. */
+export function planAblation(request: AblationRequest): PlannedRun[] {
+  const presets = request.presets ?? [...TABLE4_PRESETS];
+  for (const preset of presets) {
+    if (PRESETS[preset] === undefined || PRESETS[preset].needsCheckpoint) {
+      throw new GabnError('usage', `'${preset}' is not a preset the ablation trains`, {
+        expected: `some of ${TABLE4_PRESETS.join(', ')}`,
+      });
+    }
+  }
+  const seeds = request.seeds ?? 1;
+  if (!(Number.isInteger(seeds) && seeds >= 1 && seeds <= 100))
+    throw new GabnError('usage', `--seeds ${seeds}`, { expected: 'an integer in [1, 100]' });
+  const out = path.resolve(request.out);
+  return presets.flatMap((preset) => {
+    const base = resolveTrainingConfig({
+      preset,
+      ...(request.config ? { config: request.config } : {}),
+      overrides: request.overrides ?? [],
+    });
+    return Array.from({ length: seeds }, (_, k) => {
+      const seed = base.seed + k;
+      return {
+        preset,
+        seed,
+        runDir: path.join(out, `${preset}-seed${seed}`),
+        label: `${preset} (seed ${seed})`,
+        config: { ...base, seed },
+      };
+    });
+  });
+}
+
+/** Trains one planned run to its end (or reuses it); returns its final checkpoint's path. */
+async function trainPlanned(
+  plan: PlannedRun,
+  request: AblationRequest,
+  hooks: AblationHooks,
+): Promise<string> {
+  const trainHooks = {
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
+    onProgress: (done: number, total: number) => hooks.onProgress?.(plan.label, done, total),
+  };
+  const status = existsSync(path.join(plan.runDir, 'status.json')) ? readRunStatus(plan.runDir) : undefined;
+  if (status?.state === 'succeeded') {
+    hooks.onLog?.(`${plan.label}: already trained (${status.training?.checkpoint})`);
+    return path.join(plan.runDir, status.training!.checkpoint!);
+  }
+  const newRun: NewRun = {
+    out: plan.runDir,
+    preset: plan.preset,
+    config: plan.config,
+    data: request.data,
+    val: request.val,
+    ...(request.from ? { from: request.from } : {}),
+    command: request.commandLine.join(' '),
+  };
+  const outcome =
+    status !== undefined ? await resumeRun(plan.runDir, trainHooks) : await startRun(newRun, trainHooks);
+  if (outcome.state !== 'succeeded') {
+    throw new GabnError(
+      outcome.state === 'stopped' ? 'cancelled' : 'diverged',
+      `${plan.label}: ${outcome.message}`,
+      {
+        expected:
+          outcome.state === 'stopped'
+            ? 'the same ablation again to continue'
+            : 'a run that trains to the end (see its log.txt)',
+      },
+    );
+  }
+  return path.join(plan.runDir, outcome.checkpoint!);
+}
+
+export async function runAblation(
+  request: AblationRequest,
+  hooks: AblationHooks = {},
+): Promise<AblationOutcome> {
+  const resamples = request.bootstrap ?? DEFAULT_RESAMPLES;
+  if (!(Number.isInteger(resamples) && resamples >= 1 && resamples <= 1_000_000)) {
+    throw new GabnError('usage', `--bootstrap ${resamples}`, {
+      expected: 'an integer in [1, 1000000] (the report has intervals)',
+    });
+  }
+  const plans = planAblation(request);
+  hooks.onLog?.(`${plans.length} runs`);
+  const trained: { plan: PlannedRun; checkpoint: string }[] = [];
+  for (const plan of plans) trained.push({ plan, checkpoint: await trainPlanned(plan, request, hooks) });
+
+  const out = path.resolve(request.out);
+  const dataset = loadDataset(request.val);
+  const reports: AuditReport[] = [];
+  const rows: AblationRow[] = [];
+  for (const { plan, checkpoint } of trained) {
+    const source = await checkpointSource(checkpoint, dataset, {
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
+      onProgress: (done, total) => hooks.onProgress?.(`embedding ${plan.label}`, done, total),
+    });
+    const audit = prepareAudit(source.groups, DEFAULT_PROTOCOL);
+    const bootstrap = await bootstrapFigures(audit, {
+      resamples,
+      seed: DEFAULT_SEED,
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
+      onProgress: (done, total) => hooks.onProgress?.(`bootstrap ${plan.label}`, done, total),
+    });
+    const report = buildAuditReport({
+      audit,
+      bootstrap,
+      explicitFolds: source.explicitFolds,
+      provenance: reportProvenance(source, request.commandLine),
+    });
+    reports.push(report);
+    rows.push({
+      preset: plan.preset,
+      seed: plan.seed,
+      checkpoint: path.relative(out, checkpoint),
+      groups: Object.fromEntries(report.groups.map((g) => [g.name, g.accuracy])),
+      average: report.overall.average,
+      std: report.overall.std,
+      ser: report.overall.ser,
+    });
+  }
+  if (hooks.signal?.aborted) throw new GabnError('cancelled', 'ablation cancelled; no report written');
+  const labels = trained.map((t) => t.plan.label);
+  const html = path.join(out, 'ablation.html');
+  const json = path.join(out, 'ablation.json');
+  await REPORT_WRITERS['.html']!(html, reports, { labels, noFaces: true });
+  // The figures of every run, and each run's whole audit report (the audit's JSON schema).
+  await writeFileAtomic(
+    json,
+    `${JSON.stringify({ kind: 'gabn-ablation', version: 1, labels, rows, reports }, null, 2)}\n`,
+  );
+  return { rows, files: [html, json] };
+}
