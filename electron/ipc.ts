@@ -5,7 +5,7 @@
  * boundary, and turns failures into "[kind] message" errors the renderer's client understands.
  */
 import type { IpcMain, IpcMainInvokeEvent, WebFrameMain } from 'electron';
-import { toApiError } from '../main/api/api-error.ts';
+import { errorFields } from '../main/base/errors.ts';
 import { API_METHODS } from '../main/api/contract.ts';
 import type { HostedService } from '../main/api/service.ts';
 
@@ -41,7 +41,7 @@ export function handleValidated(
     try {
       return await handler(argument);
     } catch (error) {
-      const e = toApiError(error);
+      const e = errorFields(error);
       throw new Error(`[${e.kind}] ${e.message}`);
     }
   });

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
 import ts from 'typescript';
-import { toApiError } from '../main/api/api-error.ts';
+import { errorFields } from '../main/base/errors.ts';
 import { OutsideError, resolveContained } from '../main/api/containment.ts';
 import { API_EVENTS } from '../main/api/contract.ts';
 import { contentSecurityPolicy } from '../main/api/csp.ts';
@@ -82,7 +82,7 @@ function serveApp(service: HostedService): (request: Request) => Promise<Respons
         : {};
       return respond(readFileSync(file), type, 200, csp);
     } catch (error) {
-      const e = toApiError(error);
+      const e = errorFields(error);
       return respond(
         JSON.stringify({ error: e }),
         'application/json',

@@ -21,7 +21,7 @@ export type JobState =
   | 'stopped'
   | 'interrupted';
 
-/** A failure as the renderer sees it: GabnError's fields, without a stack. */
+/** A failure as the renderer sees it: GabnError's fields, without a stack (base/errors.ts's ErrorFields). */
 export interface ApiError {
   readonly kind: string;
   readonly message: string;

@@ -24,8 +24,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
-import { GabnError, isGabnError } from '../base/errors.ts';
-import { toApiError } from './api-error.ts';
+import { errorFields, GabnError, isGabnError } from '../base/errors.ts';
 import { OutsideError, resolveContained } from './containment.ts';
 import { API_EVENTS, type ImageBytes } from './contract.ts';
 import { contentSecurityPolicy } from './csp.ts';
@@ -117,7 +116,7 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
 }
 
 function sendError(response: ServerResponse, error: unknown): void {
-  sendJson(response, statusOf(error), { error: toApiError(error) });
+  sendJson(response, statusOf(error), { error: errorFields(error) });
 }
 
 function sendBytes(request: IncomingMessage, response: ServerResponse, image: ImageBytes): void {

@@ -7,8 +7,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { GabnError } from '../base/errors.ts';
-import { fromApiError } from './api-error.ts';
+import { fromErrorFields, GabnError } from '../base/errors.ts';
 import { OutsideError } from './containment.ts';
 import type { ApiError, ApiEventName, ApiEvents, ApiMethod, ApiResult } from './contract.ts';
 import type { HostedService, ServiceOptions } from './service.ts';
@@ -41,7 +40,7 @@ function isEvent(value: unknown): value is { event: ApiEventName; payload: unkno
 
 /** The error of a failed call, as the in-process service would have thrown it. */
 function errorOf(answer: Extract<Answer, { error: ApiError }>): GabnError {
-  if (!answer.outside) return fromApiError(answer.error);
+  if (!answer.outside) return fromErrorFields(answer.error);
   const error = new OutsideError('');
   Object.defineProperty(error, 'message', { value: answer.error.message });
   return error;

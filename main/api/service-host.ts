@@ -9,7 +9,7 @@
  * `roots` are the folders a host may serve files from, sent with every answer so the parent's copy
  * is never older than the last call it made. The process ends when its parent goes.
  */
-import { toApiError } from './api-error.ts';
+import { errorFields } from '../base/errors.ts';
 import { OutsideError } from './containment.ts';
 import { API_EVENTS, type ApiMethod } from './contract.ts';
 import { createService, type ServiceOptions } from './service.ts';
@@ -42,7 +42,7 @@ process.on('message', (message: unknown) => {
     (error: unknown) =>
       send({
         id: message.id,
-        error: toApiError(error),
+        error: errorFields(error),
         outside: error instanceof OutsideError,
         roots: service.allowedRoots(),
       }),

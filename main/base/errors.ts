@@ -76,3 +76,34 @@ export function isGabnError(value: unknown): value is GabnError {
 export function isGabnErrorKind(value: unknown): value is GabnErrorKind {
   return typeof value === 'string' && (GABN_ERROR_KINDS as readonly string[]).includes(value);
 }
+
+/** An error as it crosses a process or host boundary: a GabnError's fields, never a stack. */
+export interface ErrorFields {
+  readonly kind: string;
+  readonly message: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly expected?: string;
+}
+
+/** Any thrown value as fields; what is not a GabnError is a bug, reported as 'internal'. */
+export function errorFields(error: unknown): ErrorFields {
+  if (isGabnError(error)) {
+    return {
+      kind: error.kind,
+      message: error.message,
+      ...(error.file === undefined ? {} : { file: error.file }),
+      ...(error.line === undefined ? {} : { line: error.line }),
+      ...(error.expected === undefined ? {} : { expected: error.expected }),
+    };
+  }
+  return {
+    kind: 'internal',
+    message: `internal error: ${error instanceof Error ? error.message : String(error)}`,
+  };
+}
+
+/** Fields received from elsewhere back as a GabnError (their message already says where). */
+export function fromErrorFields(fields: ErrorFields): GabnError {
+  return new GabnError(isGabnErrorKind(fields.kind) ? fields.kind : 'internal', fields.message);
+}

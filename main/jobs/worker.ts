@@ -3,14 +3,10 @@
  * config.json, runs the job kind, reports over the IPC channel (protocol.ts), and exits. SIGTERM
  * stops the job after its current step; losing the parent (the app quit) stops it too.
  */
-import { toApiError } from '../api/api-error.ts';
-import type { DemoWorkspaceJobParams, JobKind, JobParams, SynthJobParams } from '../api/contract.ts';
-import { GabnError } from '../base/errors.ts';
+import { errorFields, GabnError } from '../base/errors.ts';
 import { readRunConfig } from '../runs/run-folder.ts';
 import { acquireRunLock } from '../runs/run-lock.ts';
-import { runDemoWorkspaceJob } from './kinds/demo-workspace.ts';
-import { runGroupAveragesJob } from './kinds/group-averages.ts';
-import { runSynthJob } from './kinds/synth.ts';
+import { JOB_KINDS } from './kinds/index.ts';
 import type { JobContext, WorkerMessage } from './protocol.ts';
 
 function send(message: WorkerMessage): Promise<void> {
@@ -24,19 +20,14 @@ function send(message: WorkerMessage): Promise<void> {
   });
 }
 
-async function runKind(kind: JobKind, params: unknown, context: JobContext): Promise<unknown> {
-  switch (kind) {
-    case 'synth':
-      return runSynthJob(params as SynthJobParams, context);
-    case 'group-averages':
-      return runGroupAveragesJob(params as JobParams['group-averages'], context);
-    case 'demo-workspace':
-      return runDemoWorkspaceJob(params as DemoWorkspaceJobParams, context);
-    default:
-      throw new GabnError('usage', `unknown job kind '${String(kind)}'`, {
-        expected: 'synth, group-averages, demo-workspace',
-      });
+async function runKind(kind: string, params: unknown, context: JobContext): Promise<unknown> {
+  const run = (JOB_KINDS as Record<string, (params: unknown, context: JobContext) => Promise<unknown>>)[kind];
+  if (run === undefined) {
+    throw new GabnError('usage', `unknown job kind '${kind}'`, {
+      expected: Object.keys(JOB_KINDS).join(', '),
+    });
   }
+  return run(params, context);
 }
 
 async function main(): Promise<number> {
@@ -67,11 +58,11 @@ async function main(): Promise<number> {
     metrics: (values) => void send({ type: 'metrics', values }),
   };
   try {
-    const result = await runKind(config.kind as JobKind, config.params, context);
+    const result = await runKind(config.kind, config.params, context);
     await send({ type: 'result', result: result ?? null });
     return 0;
   } catch (error) {
-    const apiError = toApiError(error);
+    const apiError = errorFields(error);
     process.stderr.write(`${apiError.message}\n`);
     if (!(error instanceof GabnError) && error instanceof Error && error.stack)
       process.stderr.write(`${error.stack}\n`);

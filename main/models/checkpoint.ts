@@ -8,247 +8,27 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { GabnError } from '../base/errors.ts';
-import { writeDirectoryAtomically } from '../base/staged-directory.ts';
-import { softwareVersion } from '../base/version.ts';
 import { tf } from '../engine/tf.ts';
+import type { LoadedCheckpoint } from './checkpoint-files.ts';
 import {
   type ArchitectureJson,
-  CHECKPOINT_FORMAT,
-  CHECKPOINT_FORMAT_VERSION,
   CHECKPOINT_JSON,
   type CheckpointJson,
   isIResNetArchitecture,
-  type JsonObject,
-  type JsonValue,
   parseCheckpointJson,
   type ValidateOptions,
   type WeightsManifestGroup,
 } from './checkpoint-schema.ts';
-import { type Discriminator, discriminatorLayout, discriminatorSpec } from './discriminator.ts';
-import { FLOAT16_MAX, float16ArrayToFloat32, float32ArrayToFloat16 } from './float16.ts';
+import { discriminatorLayout, discriminatorSpec } from './discriminator.ts';
+import { float16ArrayToFloat32 } from './float16.ts';
 import { type IResNet, iresnetLayout, iresnetParameterCount } from './iresnet.ts';
 import { type IResNetSpec, specName } from './iresnet-spec.ts';
-import { type MarginHead, type MarginOptions, marginHeadLayout, PAPER_MARGIN } from './margin-head.ts';
-import { type ParamMap, parameterCount, paramsFromValues, sizeOf, type TensorLayout } from './parameters.ts';
+import { marginHeadLayout } from './margin-head.ts';
+import { paramsFromValues, sizeOf, type TensorLayout } from './parameters.ts';
 
-export const WEIGHTS_FILE = 'weights.bin';
-export const HEAD_FILE = 'head.bin';
-export const DISCRIMINATOR_FILE = 'discriminator.bin';
-export const OPTIMIZER_FILE = 'optimizer.bin';
+export * from './checkpoint-files.ts';
+export { saveCheckpoint } from './checkpoint-write.ts';
 
-export interface ProvenanceInput {
-  readonly data?: JsonObject;
-  readonly config?: JsonObject;
-  readonly metrics?: JsonObject;
-  /** Defaults to the time of saving. */
-  readonly createdAt?: string;
-}
-
-export interface OptimizerState {
-  /** Everything that is not a tensor (kind, learning rate, step, epoch, RNG state...). */
-  readonly state: JsonValue;
-  /** Slot tensors by name, e.g. `momentum/layer1.0.conv1.weight`. */
-  readonly tensors: Record<string, tf.Tensor>;
-}
-
-/** A checkpoint in memory. */
-export interface Checkpoint {
-  readonly model: IResNet;
-  /** Demographic group names, in the discriminator's output order. */
-  readonly groups: readonly string[];
-  /** Identities of the training set (the head's classes). */
-  readonly classCount: number;
-  readonly provenance: ProvenanceInput;
-  readonly head?: MarginHead;
-  /** The margin the head was trained with (default: the paper's ArcFace s = 64, m = 0.35). */
-  readonly margin?: MarginOptions;
-  readonly discriminator?: Discriminator;
-  readonly optimizer?: OptimizerState;
-}
-
-/** A loaded checkpoint: the written description plus live tensors. */
-export interface LoadedCheckpoint extends Checkpoint {
-  readonly json: CheckpointJson;
-}
-
-export interface SaveOptions {
-  /** float16 halves the files; values are rounded to nearest-even (max relative error 2^-11). */
-  readonly storage?: 'float32' | 'float16';
-}
-
-interface NamedValues {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly values: Float32Array;
-}
-
-async function valuesOf(
-  layout: readonly TensorLayout[],
-  params: ParamMap,
-  what: string,
-): Promise<NamedValues[]> {
-  const out: NamedValues[] = [];
-  for (const entry of layout) {
-    const tensor = params[entry.name];
-    if (tensor === undefined) throw new GabnError('internal', `${what} has no tensor '${entry.name}'`);
-    if (tensor.shape.join(',') !== entry.shape.join(',')) {
-      throw new GabnError(
-        'internal',
-        `${what} tensor '${entry.name}' is [${tensor.shape}], expected [${entry.shape}]`,
-      );
-    }
-    out.push({ name: entry.name, shape: entry.shape, values: (await tensor.data()) as Float32Array });
-  }
-  return out;
-}
-
-function encode(tensors: readonly NamedValues[], file: string, storage: 'float32' | 'float16') {
-  const chunks: Uint8Array[] = [];
-  const weights = tensors.map(({ name, shape, values }) => {
-    let fitsHalf = true;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
-      if (!Number.isFinite(v)) {
-        throw new GabnError('checkpoint', `tensor '${name}' holds ${v} at index ${i}: refusing to save it`, {
-          file,
-          expected: 'finite weights (the run diverged; keep the last good checkpoint)',
-        });
-      }
-      // Rounding up to 65520 and beyond gives Infinity in float16.
-      if (Math.abs(v) >= FLOAT16_MAX + 16) fitsHalf = false;
-    }
-    // float16 storage keeps a tensor in float32 when a value is beyond float16's range (batch-norm
-    // running variances can be): the manifest says so per tensor.
-    const half = storage === 'float16' && fitsHalf;
-    const data = half ? float32ArrayToFloat16(values) : values;
-    chunks.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    return half
-      ? { name, shape: [...shape], dtype: 'float32' as const, quantization: { dtype: 'float16' as const } }
-      : { name, shape: [...shape], dtype: 'float32' as const };
-  });
-  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  const manifest: WeightsManifestGroup[] = [{ paths: [file], weights }];
-  return { bytes, manifest };
-}
-
-/**
- * Writes `checkpoint` to directory `dir` (named `<name>.gabn`) atomically: a reader, or a crash,
- * sees the previous checkpoint or the complete new one. An existing directory is replaced only if it
- * is itself a checkpoint.
- */
-export async function saveCheckpoint(
-  dir: string,
-  checkpoint: Checkpoint,
-  options: SaveOptions = {},
-): Promise<CheckpointJson> {
-  if (path.extname(dir) !== '.gabn') {
-    throw new GabnError('usage', `a checkpoint directory must be named <name>.gabn, got '${dir}'`, {
-      expected: 'a path ending in .gabn',
-    });
-  }
-  // Resolving drops a trailing separator, so `runs/a.gabn/` names the same directory as `runs/a.gabn`.
-  const target = path.resolve(dir);
-  const storage = options.storage ?? 'float32';
-  const { model, groups, classCount } = checkpoint;
-  const spec = model.spec;
-  const layout = iresnetLayout(spec);
-  const files = new Map<string, Uint8Array>();
-  const weights = encode(await valuesOf(layout, model.params, 'the face network'), WEIGHTS_FILE, storage);
-  files.set(WEIGHTS_FILE, weights.bytes);
-  const p = checkpoint.provenance;
-  const json: {
-    -readonly [K in keyof CheckpointJson]: CheckpointJson[K];
-  } = {
-    format: CHECKPOINT_FORMAT,
-    formatVersion: CHECKPOINT_FORMAT_VERSION,
-    architecture: { ...spec, name: specName(spec) },
-    inputSize: spec.inputSize,
-    embeddingSize: spec.embeddingSize,
-    parameterCount: parameterCount(layout),
-    groups: [...groups],
-    classCount,
-    provenance: {
-      data: p.data ?? {},
-      config: p.config ?? {},
-      softwareVersion: softwareVersion().version,
-      createdAt: p.createdAt ?? new Date().toISOString(),
-      metrics: p.metrics ?? {},
-    },
-    weights: weights.manifest,
-  };
-  if (checkpoint.head !== undefined) {
-    const head = checkpoint.head;
-    if (head.embeddingSize !== spec.embeddingSize || head.classes !== classCount) {
-      throw new GabnError(
-        'internal',
-        `head is ${head.embeddingSize}×${head.classes}, checkpoint says ${spec.embeddingSize}×${classCount}`,
-      );
-    }
-    const encoded = encode(
-      await valuesOf(marginHeadLayout(head.embeddingSize, head.classes), head.params, 'the margin head'),
-      HEAD_FILE,
-      storage,
-    );
-    files.set(HEAD_FILE, encoded.bytes);
-    json.head = {
-      classes: head.classes,
-      margin: checkpoint.margin ?? PAPER_MARGIN,
-      weights: encoded.manifest,
-    };
-  }
-  if (checkpoint.discriminator !== undefined) {
-    const d = checkpoint.discriminator;
-    if (d.spec.groups !== groups.length) {
-      throw new GabnError(
-        'internal',
-        `discriminator has ${d.spec.groups} outputs for ${groups.length} groups`,
-      );
-    }
-    const encoded = encode(
-      await valuesOf(discriminatorLayout(d.spec), d.params, 'the discriminator'),
-      DISCRIMINATOR_FILE,
-      storage,
-    );
-    files.set(DISCRIMINATOR_FILE, encoded.bytes);
-    json.discriminator = { ...d.spec, weights: encoded.manifest };
-  }
-  if (checkpoint.optimizer !== undefined) {
-    const tensors: NamedValues[] = [];
-    for (const [name, t] of Object.entries(checkpoint.optimizer.tensors)) {
-      if (t.dtype !== 'float32') {
-        throw new GabnError(
-          'internal',
-          `optimizer tensor '${name}' is ${t.dtype}: keep integers in optimizer.state`,
-        );
-      }
-      tensors.push({ name, shape: t.shape, values: (await t.data()) as Float32Array });
-    }
-    // Optimizer slots stay float32: momentum that rounds differently changes the resumed run.
-    const encoded = encode(tensors, OPTIMIZER_FILE, 'float32');
-    files.set(OPTIMIZER_FILE, encoded.bytes);
-    json.optimizer = { state: checkpoint.optimizer.state, weights: encoded.manifest };
-  }
-  files.set(CHECKPOINT_JSON, new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`));
-  await writeDirectoryAtomically(target, files, async () => {
-    const existing = await stat(target).catch(() => undefined);
-    if (existing === undefined) return;
-    const isCheckpoint =
-      existing.isDirectory() && (await stat(path.join(target, CHECKPOINT_JSON)).catch(() => undefined));
-    if (!isCheckpoint) {
-      throw new GabnError('usage', `'${dir}' exists and is not a GABN checkpoint: refusing to replace it`, {
-        expected: 'a new path, or an existing <name>.gabn checkpoint directory',
-      });
-    }
-  });
-  return json;
-}
-
-/** What readCheckpoint found: the description, every tensor's values, and the files' sizes. */
 export interface CheckpointFiles {
   readonly dir: string;
   readonly json: CheckpointJson;

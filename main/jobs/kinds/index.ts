@@ -1,0 +1,18 @@
+/**
+ * Every kind of job a worker process can run, by name: a new kind is one file under kinds/ and one
+ * line here (its parameters are validated where a client starts it: main/api/validation.ts).
+ */
+import type { JobKind } from '../../api/contract.ts';
+import type { JobContext } from '../protocol.ts';
+import { runDemoWorkspaceJob } from './demo-workspace.ts';
+import { runGroupAveragesJob } from './group-averages.ts';
+import { runSynthJob } from './synth.ts';
+
+// Each kind reads its own parameters' type; the worker hands over what config.json holds.
+type JobKindRunner = (params: never, context: JobContext) => Promise<unknown>;
+
+export const JOB_KINDS = {
+  synth: runSynthJob,
+  'group-averages': runGroupAveragesJob,
+  'demo-workspace': runDemoWorkspaceJob,
+} satisfies Record<JobKind, JobKindRunner>;

@@ -1,0 +1,18 @@
+/**
+ * The views of the window, in the order of the tabs: a new view is one .vue file here and one entry
+ * in this list.
+ */
+import type { Component } from 'vue';
+import BrowseView from './BrowseView.vue';
+import CheckpointsView from './CheckpointsView.vue';
+
+export interface ViewEntry {
+  readonly id: string;
+  readonly title: string;
+  readonly component: Component;
+}
+
+export const VIEWS: readonly ViewEntry[] = [
+  { id: 'checkpoints', title: 'Checkpoints', component: CheckpointsView },
+  { id: 'browse', title: 'Browse', component: BrowseView },
+];
