@@ -10,7 +10,7 @@ import { loadDataset } from '../../data/load-dataset.ts';
 import { loadEngine } from '../../engine/index.ts';
 import { defaultEraseFor } from '../../gabn/masks.ts';
 import { loadEmbedder } from '../../models/embedder.ts';
-import { encodePng } from '../../report/figures/attention-figures.ts';
+import { displayScale, encodePng, scaledToMaximum } from '../../report/figures/attention-figures.ts';
 import { colorizeMap } from '../../report/figures/colormap.ts';
 import { toEstimate } from '../../report/report-model.ts';
 import { extractAttention } from '../../usecases/attention/attention-over-dataset.ts';
@@ -38,13 +38,10 @@ export async function runGroupAveragesJob(
     });
     const groups: GroupAveragesResult['groups'] = [];
     for (const g of result.groups) {
-      // The average of maps that were each scaled to a maximum of 1 is itself scaled for display.
-      let max = 0;
-      for (const v of g.averageMap) max = Math.max(max, v);
-      const shown = max > 0 ? g.averageMap.map((v) => v / max) : g.averageMap;
+      const shown = scaledToMaximum(g.averageMap);
       const face = `average-face-${g.group}.png`;
       const map = `average-map-${g.group}.png`;
-      const scale = Math.max(1, Math.round(224 / result.inputSize));
+      const scale = displayScale(result.inputSize);
       writeFileSync(path.join(context.runDir, face), await encodePng(g.averageFace, scale));
       writeFileSync(
         path.join(context.runDir, map),

@@ -81,6 +81,37 @@ export async function attentionOverlayPng(
   return encodePng(image, options.scale ?? 1);
 }
 
+/** A group's average map scaled to a maximum of 1 for display (the mean of max-normalised maps peaks below 1). */
+export function scaledToMaximum(map: Float32Array): Float32Array {
+  let max = 0;
+  for (const v of map) max = Math.max(max, v);
+  return max > 0 ? map.map((v) => v / max) : map;
+}
+
+/** A grey image of the face's size: what an average map is drawn over when faces are left out. */
+export function greyLike(face: RgbImage): RgbImage {
+  return { ...face, pixels: new Uint8Array(face.pixels.length).fill(128) };
+}
+
+/** The group's average attention map (scaled for display) over its average face, or over grey. */
+export function averageAttentionPng(
+  averageFace: RgbImage,
+  averageMap: Float32Array,
+  options: { readonly colormap: ColormapName; readonly noFaces: boolean; readonly scale: number },
+): Promise<Buffer> {
+  const underlay = options.noFaces ? greyLike(averageFace) : averageFace;
+  return attentionOverlayPng(underlay, scaledToMaximum(averageMap), {
+    colormap: options.colormap,
+    opacity: 1,
+    scale: options.scale,
+  });
+}
+
+/** The enlargement that shows a face of `inputSize` pixels at about 224 pixels. */
+export function displayScale(inputSize: number): number {
+  return Math.max(1, Math.round(224 / inputSize));
+}
+
 export async function encodePng(image: RgbImage, scale = 1): Promise<Buffer> {
   let pipeline = sharp(Buffer.from(image.pixels.buffer, image.pixels.byteOffset, image.pixels.byteLength), {
     raw: { width: image.width, height: image.height, channels: 3 },

@@ -5,7 +5,7 @@
 import type { Dataset } from '../../data/dataset.ts';
 import { defaultEraseFor } from '../../gabn/masks.ts';
 import { loadEmbedder } from '../../models/embedder.ts';
-import { attentionOverlayPng, encodePng, type RgbImage } from '../../report/figures/attention-figures.ts';
+import { averageAttentionPng, displayScale, encodePng } from '../../report/figures/attention-figures.ts';
 import type { HtmlOptions } from '../../report/html.ts';
 import { extractAttention } from '../attention/attention-over-dataset.ts';
 
@@ -25,18 +25,12 @@ export async function averageAttentionFigures(
       ...(hooks.signal ? { signal: hooks.signal } : {}),
       ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
     });
-    const scale = Math.max(1, Math.round(224 / embedder.inputSize));
+    const scale = displayScale(embedder.inputSize);
     const out: { group: string; averageFacePng?: Uint8Array; averageGamPng: Uint8Array }[] = [];
     for (const g of result.groups) {
-      const max = Math.max(...g.averageMap, 1e-30);
-      const map = g.averageMap.map((v) => v / max);
-      const grey: RgbImage = {
-        ...g.averageFace,
-        pixels: new Uint8Array(g.averageFace.pixels.length).fill(128),
-      };
-      const averageGamPng = await attentionOverlayPng(noFaces ? grey : g.averageFace, map, {
+      const averageGamPng = await averageAttentionPng(g.averageFace, g.averageMap, {
         colormap: 'inferno',
-        opacity: 1,
+        noFaces,
         scale,
       });
       out.push(
