@@ -165,6 +165,11 @@ export interface AttributionMap {
   readonly massFraction: number | null;
   /** Normalised entropy of the map; null for an all-zero map. */
   readonly entropy: number | null;
+  /**
+   * Share of the map's mass on the network's stride lattice (null for an all-zero map), and the share
+   * a uniform map puts there; absent where the network's stride is not known.
+   */
+  readonly lattice?: { readonly share: number | null; readonly area: number };
   /** The image the pair methods compared with, when one was used. */
   readonly partnerId?: number;
 }
@@ -179,6 +184,8 @@ export interface MaskRequest {
   readonly h: number;
   readonly w: number;
   readonly seed: number;
+  /** GAM-SFRE's centres: the map's own ranking ('raw', the paper, the default) or 'smoothed' (docs/gam.md). */
+  readonly centres?: 'raw' | 'smoothed';
   /** The map SFRE follows (default: the GAM if the checkpoint has a head, else the pair GAM). */
   readonly method?: AttributionMethod;
 }
@@ -243,6 +250,8 @@ export interface GroupAveragesResult {
     /** The group's mean and its 95% interval; a null value where there was nothing to average. */
     readonly massFraction: Estimate;
     readonly entropy: Estimate;
+    /** The mean share of attention on the network's stride lattice, and a uniform map's share. */
+    readonly lattice?: { readonly share: Estimate; readonly area: number };
     /** PNG files inside the run directory, relative to it. */
     readonly averageFace: string;
     readonly averageMap: string;

@@ -65,6 +65,7 @@ const SCHEMAS = {
     h: integerIn(1, 512),
     w: integerIn(1, 512),
     seed: seed(),
+    centres: oneOf(['raw', 'smoothed']).optional(),
     method: method().optional(),
   }),
   listPairs: record({ datasetId: id(), imageId: imageId(), checkpointId: id().optional() }),

@@ -1,4 +1,5 @@
 import { GabnError } from '../base/errors.ts';
+import { SYNTH_DESIGN_NAMES, type SynthDesignName, synthDesign } from '../data/synth/designs.ts';
 import { DEFAULT_SYNTH, generateSyntheticDataset } from '../data/synth/generate.ts';
 import { GROUP_DESIGNS } from '../data/synth/groups.ts';
 import { formatOptions, parseArgs } from './args.ts';
@@ -32,6 +33,10 @@ const options = {
     description: `share of training identities per group, e.g. a:0.4,b:0.3,c:0.2,d:0.1 (the default: imbalanced, like real training sets)`,
   },
   size: { type: 'number', description: `image side in pixels (default ${DEFAULT_SYNTH.size})` },
+  design: {
+    type: 'string',
+    description: `the benchmark: ${SYNTH_DESIGN_NAMES.join(' or ')} (default: default; docs/synthetic-faces.md)`,
+  },
   force: { type: 'boolean', description: 'replace an existing output folder' },
 } as const;
 
@@ -55,7 +60,7 @@ export function parseMix(text: string): number[] {
 export const synthCommand: CliCommand = {
   path: ['synth'],
   summary: 'generate a synthetic face dataset in the RFW and BUPT layouts',
-  usage: `gabn synth --out DIR [--seed S] [--ids N] [--images M] [--size PX] [--train-ids N] [--train-images M] [--train-mix a:0.4,b:0.3,c:0.2,d:0.1] [--force]\n\nWrites DIR/rfw (the RFW test layout with pairs in 10 folds and true landmarks), DIR/train (the\nBUPT layout with manifest.csv, identities disjoint from the test set), a contact sheet per group\nand DIR/synth.json. Groups: ${GROUP_DESIGNS.map((g) => g.name).join(', ')}. See docs/synthetic-faces.md.\n\nOptions:\n${formatOptions(options)}`,
+  usage: `gabn synth --out DIR [--seed S] [--ids N] [--images M] [--size PX] [--train-ids N] [--train-images M] [--train-mix a:0.4,b:0.3,c:0.2,d:0.1] [--design default|local-cues] [--force]\n\nWrites DIR/rfw (the RFW test layout with pairs in 10 folds and true landmarks), DIR/train (the\nBUPT layout with manifest.csv, identities disjoint from the test set), a contact sheet per group\nand DIR/synth.json. Groups: ${GROUP_DESIGNS.map((g) => g.name).join(', ')}. See docs/synthetic-faces.md.\n\nOptions:\n${formatOptions(options)}`,
   async run(args, context) {
     const { options: o, positionals } = parseArgs(args, options);
     if (positionals.length > 0)
@@ -69,6 +74,7 @@ export const synthCommand: CliCommand = {
       trainImages: (o['train-images'] as number | undefined) ?? DEFAULT_SYNTH.trainImages,
       trainMix: typeof o['train-mix'] === 'string' ? parseMix(o['train-mix']) : DEFAULT_SYNTH.trainMix,
       size: (o.size as number | undefined) ?? DEFAULT_SYNTH.size,
+      ...(typeof o.design === 'string' ? { design: synthDesign(o.design).name as SynthDesignName } : {}),
     };
     const progress = progressLine(context.stderr, 'rendering faces');
     const start = Date.now();

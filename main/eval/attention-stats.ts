@@ -63,6 +63,43 @@ export function massFraction(map: ArrayLike<number>, share = 0.5): number {
   return 1;
 }
 
+/**
+ * The stride lattice of a network: the pixels within one of a multiple of `stride` in both rows and
+ * columns. The GAM of a strided network concentrates there (four stride-2 stages: every 16 pixels),
+ * an untrained network's too, so it comes from the architecture, not from learning.
+ */
+function onLattice(index: number, stride: number): boolean {
+  const r = index % stride;
+  return r === 0 || r === 1 || r === stride - 1;
+}
+
+/** The share of the image's pixels on the stride lattice: what a uniform map puts there. */
+export function latticeArea(height: number, width: number, stride: number): number {
+  let rows = 0;
+  let columns = 0;
+  for (let r = 0; r < height; r++) if (onLattice(r, stride)) rows++;
+  for (let c = 0; c < width; c++) if (onLattice(c, stride)) columns++;
+  return (rows * columns) / (height * width);
+}
+
+/** The share of the map's mass on the stride lattice (NaN for an all-zero map). */
+export function latticeShare(map: ArrayLike<number>, height: number, width: number, stride: number): number {
+  if (map.length !== height * width) {
+    throw new GabnError(
+      'internal',
+      `an attention map of ${map.length} values for a ${height}×${width} image`,
+    );
+  }
+  const total = checkMap(map);
+  if (total === 0) return Number.NaN;
+  let on = 0;
+  for (let r = 0; r < height; r++) {
+    if (!onLattice(r, stride)) continue;
+    for (let c = 0; c < width; c++) if (onLattice(c, stride)) on += map[r * width + c]!;
+  }
+  return on / total;
+}
+
 /** −Σ p log p / log(H·W) with p = map / Σ map (0 log 0 = 0). NaN for an all-zero map. */
 export function normalisedEntropy(map: ArrayLike<number>): number {
   const total = checkMap(map);
@@ -84,11 +121,15 @@ export interface GroupAttention {
   readonly massFraction: MeanWithInterval;
   /** Mean normalised entropy with its bootstrap interval. */
   readonly entropy: MeanWithInterval;
+  /**
+   * Mean share of the mass on the network's stride lattice with its bootstrap interval, and the
+   * share a uniform map would have there; absent when the network's stride is not known.
+   */
+  readonly lattice?: { readonly share: MeanWithInterval; readonly area: number };
   /** The mean of the group's maps, each divided by its own maximum (Fig. 1b, 5). */
   readonly averageMap: Float32Array;
 }
 
-/** Statistics of one group's maps (all of one size). The two intervals use independent streams. */
 export interface AttentionBootstrapOptions {
   /** Seed of the resampling (default 1): the same maps give the same interval. */
   readonly seed?: number;
@@ -106,7 +147,11 @@ export class GroupAttentionAccumulator {
   private sum: Float64Array | undefined;
   private readonly fractions: number[] = [];
   private readonly entropies: number[] = [];
+  private readonly lattice: number[] = [];
   private count = 0;
+
+  /** With the maps' geometry and the network's stride, the lattice share is gathered too. */
+  constructor(private readonly geometry?: { height: number; width: number; stride: number }) {}
 
   add(map: ArrayLike<number>): void {
     this.sum ??= new Float64Array(map.length);
@@ -124,12 +169,14 @@ export class GroupAttentionAccumulator {
     if (Number.isNaN(fraction)) return;
     this.fractions.push(fraction);
     this.entropies.push(normalisedEntropy(map));
+    const g = this.geometry;
+    if (g !== undefined) this.lattice.push(latticeShare(map, g.height, g.width, g.stride));
     let max = 0;
     for (let i = 0; i < map.length; i++) max = Math.max(max, map[i]!);
     for (let i = 0; i < map.length; i++) this.sum[i]! += map[i]! / max;
   }
 
-  /** The statistics so far; the two intervals use independent streams (seed and seed + 1). */
+  /** The statistics so far; the intervals use independent streams (seed, seed + 1, seed + 2). */
   result(options: AttentionBootstrapOptions = {}): GroupAttention {
     const seed = options.seed ?? 1;
     const resamples = options.resamples ?? 2000;
@@ -143,6 +190,14 @@ export class GroupAttentionAccumulator {
       empty: this.count - kept,
       massFraction: bootstrapMean(this.fractions, createPrng(seed), resamples, confidence),
       entropy: bootstrapMean(this.entropies, createPrng(seed + 1), resamples, confidence),
+      ...(this.geometry === undefined
+        ? {}
+        : {
+            lattice: {
+              share: bootstrapMean(this.lattice, createPrng(seed + 2), resamples, confidence),
+              area: latticeArea(this.geometry.height, this.geometry.width, this.geometry.stride),
+            },
+          }),
       averageMap,
     };
   }

@@ -11,6 +11,7 @@
  */
 import { GabnError } from '../base/errors.ts';
 import type { Prng } from '../base/random.ts';
+import { IRESNET_STRIDE } from '../models/iresnet-spec.ts';
 
 /** A rectangle of pixels, already clipped to the image: rows top..top+height−1, columns left..left+width−1. */
 export interface Rect {
@@ -27,6 +28,15 @@ export interface EraseOptions {
   readonly maxHeight: number;
   /** w_mask: the largest rectangle width drawn. */
   readonly maxWidth: number;
+  /**
+   * Where GAM-SFRE's centres come from: the GAM's own ranking ('raw', the paper, the default), or
+   * the ranking of the GAM smoothed by a box filter as wide as the network's total stride
+   * ('smoothed', beyond the paper). The GAM of a strided network carries a regular grid — its hot
+   * pixels sit on the stride lattice, an untrained network's too — so raw centres mostly land on
+   * lattice points; a box filter whose width is the lattice's period removes that grid and ranks
+   * regions instead (docs/gam.md).
+   */
+  readonly centres?: 'raw' | 'smoothed';
 }
 
 /**
@@ -104,9 +114,47 @@ export function descendingOrder(map: ArrayLike<number>): Uint32Array {
 }
 
 /**
+ * The mean of `map` over a `side`×`side` window around each pixel (the window clipped to the image,
+ * the mean over what is inside), by summed-area table. A window as wide as a periodic pattern's
+ * period averages that pattern away.
+ */
+export function boxFiltered(
+  map: ArrayLike<number>,
+  height: number,
+  width: number,
+  side: number,
+): Float64Array {
+  const sums = new Float64Array((height + 1) * (width + 1));
+  for (let r = 0; r < height; r++) {
+    let row = 0;
+    for (let c = 0; c < width; c++) {
+      row += map[r * width + c]!;
+      sums[(r + 1) * (width + 1) + c + 1] = sums[r * (width + 1) + c + 1]! + row;
+    }
+  }
+  const before = Math.floor(side / 2);
+  const out = new Float64Array(height * width);
+  for (let r = 0; r < height; r++) {
+    const top = Math.max(0, r - before);
+    const bottom = Math.min(height, r - before + side);
+    for (let c = 0; c < width; c++) {
+      const left = Math.max(0, c - before);
+      const right = Math.min(width, c - before + side);
+      const total =
+        sums[bottom * (width + 1) + right]! -
+        sums[top * (width + 1) + right]! -
+        sums[bottom * (width + 1) + left]! +
+        sums[top * (width + 1) + left]!;
+      out[r * width + c] = total / ((bottom - top) * (right - left));
+    }
+  }
+  return out;
+}
+
+/**
  * GAM-SFRE's rectangles for one image: `map` holds height·width GAM values, row-major (raw or
  * normalised: only the order counts). Draws two integers from `prng` per rectangle placed (height,
- * then width).
+ * then width). With smoothed centres the ranking is that of the map box-filtered over `stride`.
  */
 export function sensitiveRegionMasks(
   map: ArrayLike<number>,
@@ -114,6 +162,7 @@ export function sensitiveRegionMasks(
   width: number,
   options: EraseOptions,
   prng: Prng,
+  stride = IRESNET_STRIDE,
 ): Rect[] {
   checkErase(options, height, width);
   if (map.length !== height * width) {
@@ -127,7 +176,8 @@ export function sensitiveRegionMasks(
   }
   const rects: Rect[] = [];
   if (options.count === 0) return rects;
-  for (const pixel of descendingOrder(map)) {
+  const ranked = options.centres === 'smoothed' ? boxFiltered(map, height, width, stride) : map;
+  for (const pixel of descendingOrder(ranked)) {
     const row = Math.floor(pixel / width);
     const column = pixel % width;
     if (rects.some((r) => rectContains(r, row, column))) continue;
@@ -170,10 +220,11 @@ export function batchErasureMasks(
   width: number,
   options: EraseOptions,
   prng: Prng,
+  stride = IRESNET_STRIDE,
 ): Rect[][] {
   return maps.map((map) =>
     kind === 'sfre'
-      ? sensitiveRegionMasks(map, height, width, options, prng)
+      ? sensitiveRegionMasks(map, height, width, options, prng, stride)
       : randomEraseMasks(height, width, options, prng),
   );
 }

@@ -24,7 +24,7 @@ const PAPER: TrainingConfig = {
   modules: { gamCt: false, sfre: false, randomErase: false, confidenceBalance: false },
   objective: 'decoupled',
   gamScale: 64,
-  erase: { count: 3, maxHeight: 16, maxWidth: 16 },
+  erase: { count: 3, maxHeight: 16, maxWidth: 16, centres: 'raw' },
   confidence: { threshold: 0.7, lambda: 1 },
   adversarial: { lambda: 1 },
   // "the discriminator the same": ResNet-18 with the face network's optimiser settings.
@@ -91,6 +91,12 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     modules: { gamCt: true, sfre: true, randomErase: false, confidenceBalance: true },
     settings: { optimizer: { learningRate: 0.01 }, discriminator: { learningRate: 0.01 } },
     needsCheckpoint: true,
+  },
+  'gam-sfre-smoothed': {
+    description:
+      "GAM-SFRE with its mask centres ranked on the GAM smoothed over the network's stride (beyond the paper)",
+    modules: { ...NONE, sfre: true },
+    settings: { erase: { centres: 'smoothed' } },
   },
 };
 

@@ -66,6 +66,8 @@ export const TRAINING_CONFIG = record({
     count: integerIn(0, 10000),
     maxHeight: integerIn(1, 1024),
     maxWidth: integerIn(1, 1024),
+    /** GAM-SFRE's mask centres: 'raw' (the paper) or 'smoothed' (beyond the paper, masks.ts). */
+    centres: oneOf(['raw', 'smoothed']).default('raw'),
   }),
   confidence: record({ threshold: numberIn(0, 1), lambda: numberIn(0, 100) }),
   adversarial: record({ lambda: numberIn(0, 100) }),

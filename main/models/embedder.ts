@@ -22,7 +22,7 @@ import {
   faceApiFeatures,
 } from './importers/face-api-net.ts';
 import { embedFeatures, type IResNet, lastStageFeatures } from './iresnet.ts';
-import { specName } from './iresnet-spec.ts';
+import { IRESNET_STRIDE, specName } from './iresnet-spec.ts';
 import type { MarginHead, MarginOptions } from './margin-head.ts';
 import { disposeParams } from './parameters.ts';
 
@@ -35,6 +35,11 @@ export interface Embedder {
   readonly parameterCount: number;
   readonly groups: readonly string[];
   readonly classCount: number;
+  /**
+   * The network's total stride, where its attention lattice is known (the iResNets: 16): the GAM's
+   * hot pixels sit on that lattice (main/eval/attention-stats.ts, latticeShare).
+   */
+  readonly stride?: number;
   /** The margin the head was trained with, when there is a head. */
   readonly margin?: MarginOptions;
   /** embed (eval mode), head when the checkpoint has one, and the last-stage cut for Grad-CAM. */
@@ -105,6 +110,7 @@ export function iresnetEmbedder(parts: IResNetEmbedderParts): Embedder {
   return {
     architecture: specName(net.spec),
     family: 'iresnet',
+    stride: IRESNET_STRIDE,
     inputSize: net.spec.inputSize,
     embeddingSize: net.spec.embeddingSize,
     parameterCount: Object.values(net.params).reduce((n, t) => n + t.size, 0),

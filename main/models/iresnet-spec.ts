@@ -18,6 +18,9 @@ export const IRESNET_LAYERS: Readonly<Record<IResNetDepth, readonly [number, num
 /** Stage widths at width 1; the stem has the first stage's width (64). */
 export const IRESNET_WIDTHS = [64, 128, 256, 512] as const;
 
+/** The total stride of every iResNet: four stages, each opened by a stride-2 block (the stem keeps the size). */
+export const IRESNET_STRIDE = 16;
+
 export interface IResNetSpec {
   readonly family: 'iresnet';
   readonly depth: IResNetDepth;

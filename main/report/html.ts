@@ -9,12 +9,20 @@ import { escapeHtml as e } from './html-escape.ts';
 import type { AuditReport, Estimate } from './report-model.ts';
 import { barChart, histogramChart, lineChart } from './svg-charts.ts';
 
+export interface GroupAttentionFigure {
+  readonly group: string;
+  readonly averageFacePng?: Uint8Array;
+  readonly averageGamPng: Uint8Array;
+  /** The mean share of attention on the network's stride lattice, and a uniform map's share. */
+  readonly lattice?: { readonly share: Estimate; readonly area: number };
+}
+
 export interface HtmlOptions {
   readonly title?: string;
   /** Names of the reports in the side-by-side table (default: their first input's file name). */
   readonly labels?: readonly string[];
   /** Average attention maps per group, as PNG data, when a model was audited. */
-  readonly attention?: readonly { group: string; averageFacePng?: Uint8Array; averageGamPng: Uint8Array }[];
+  readonly attention?: readonly GroupAttentionFigure[];
   /** Leave every face image out (biometric data). */
   readonly noFaces?: boolean;
 }
@@ -144,7 +152,10 @@ function attentionSection(options: HtmlOptions): string {
         !options.noFaces && a.averageFacePng
           ? `<img alt="average face of ${e(a.group)}" src="${dataUri(a.averageFacePng)}">`
           : '';
-      return `<figure>${face}<img alt="average attention map of ${e(a.group)}" src="${dataUri(a.averageGamPng)}"><figcaption>${e(a.group)}</figcaption></figure>`;
+      const lattice = a.lattice
+        ? `<br><span class="ci">${est(a.lattice.share, 1, 100)}% on the stride lattice (uniform: ${(100 * a.lattice.area).toFixed(1)}%)</span>`
+        : '';
+      return `<figure>${face}<img alt="average attention map of ${e(a.group)}" src="${dataUri(a.averageGamPng)}"><figcaption>${e(a.group)}${lattice}</figcaption></figure>`;
     })
     .join('');
   return `<h2>Average gradient attention per group</h2><div class="charts">${cells}</div>`;

@@ -7,7 +7,7 @@ import { finiteOrNull } from '../../base/json.ts';
 import { createPrng } from '../../base/random.ts';
 import { flipHorizontal, loadAlignedImage } from '../../data/image.ts';
 import { tf } from '../../engine/index.ts';
-import { massFraction, normalisedEntropy } from '../../eval/attention-stats.ts';
+import { latticeArea, latticeShare, massFraction, normalisedEntropy } from '../../eval/attention-stats.ts';
 import { computeAttribution, usesPartner } from '../../gabn/attribution.ts';
 import { randomEraseMasks, sensitiveRegionMasks } from '../../gabn/masks.ts';
 import type {
@@ -75,6 +75,14 @@ export function createAttribution(deps: {
           rawMax: r.rawMax[0]!,
           massFraction: finiteOrNull(massFraction(map)),
           entropy: finiteOrNull(normalisedEntropy(map)),
+          ...(embedder.stride === undefined
+            ? {}
+            : {
+                lattice: {
+                  share: finiteOrNull(latticeShare(map, r.height, r.width, embedder.stride)),
+                  area: latticeArea(r.height, r.width, embedder.stride),
+                },
+              }),
           ...(partnerId === undefined ? {} : { partnerId }),
         };
         return out;
@@ -91,7 +99,12 @@ export function createAttribution(deps: {
     const c = checkpoints.get(request.checkpointId);
     datasets.image(datasets.get(request.datasetId), request.imageId);
     const size = c.summary.inputSize;
-    const erase = { count: request.n, maxHeight: request.h, maxWidth: request.w };
+    const erase = {
+      count: request.n,
+      maxHeight: request.h,
+      maxWidth: request.w,
+      centres: request.centres ?? 'raw',
+    };
     const prng = createPrng(request.seed);
     let rects: MaskResult['rects'];
     if (request.kind === 'random') {
@@ -99,7 +112,8 @@ export function createAttribution(deps: {
     } else {
       const method: AttributionMethod = request.method ?? (c.summary.hasHead ? 'gam' : 'pair-gam');
       const map = await compute({ ...request, method });
-      rects = sensitiveRegionMasks(decodeMap(map), map.height, map.width, erase, prng);
+      const { stride } = await checkpoints.embedderOf(c);
+      rects = sensitiveRegionMasks(decodeMap(map), map.height, map.width, erase, prng, stride);
     }
     return { kind: request.kind, width: size, height: size, rects };
   }

@@ -16,7 +16,8 @@ import { GabnError } from '../../base/errors.ts';
 import { createPrng } from '../../base/random.ts';
 import { withStagedDirectory } from '../../base/staged-directory.ts';
 import { rfwImageName } from '../rfw-lines.ts';
-import { GROUP_DESIGNS, type GroupDesign } from './groups.ts';
+import { type SynthDesignName, synthDesign } from './designs.ts';
+import type { GroupDesign } from './groups.ts';
 import { drawIdentity, type IdentityParams } from './identity.ts';
 import { foldedPairs, identityNames, splitByMix } from './layout.ts';
 import { drawNuisance } from './nuisance.ts';
@@ -36,6 +37,8 @@ export interface SynthOptions {
   /** Share of training identities per group, group-a first. */
   readonly trainMix: readonly number[];
   readonly size: number;
+  /** Which benchmark (designs.ts); 'default' unless asked. */
+  readonly design?: SynthDesignName;
 }
 
 export const DEFAULT_SYNTH: SynthOptions = {
@@ -74,12 +77,13 @@ export function checkOptions(o: SynthOptions): void {
     problems.push(`--train-ids ${o.trainIds} is not a non-negative integer`);
   if (!Number.isInteger(o.trainImages) || o.trainImages < 1 || o.trainImages > 9999)
     problems.push(`--train-images ${o.trainImages}: between 1 and 9999`);
+  const groups = synthDesign(o.design ?? 'default').groups;
   if (
-    o.trainMix.length !== GROUP_DESIGNS.length ||
+    o.trainMix.length !== groups.length ||
     o.trainMix.some((m) => !(m >= 0)) ||
     o.trainMix.every((m) => m === 0)
   ) {
-    problems.push(`--train-mix needs ${GROUP_DESIGNS.length} non-negative shares, not all zero`);
+    problems.push(`--train-mix needs ${groups.length} non-negative shares, not all zero`);
   }
   if (!Number.isInteger(o.size) || o.size < 32 || o.size > 512)
     problems.push(`--size ${o.size}: between 32 and 512 pixels`);
@@ -147,12 +151,13 @@ async function writeDataset(
   o: SynthOptions,
   control: { signal?: AbortSignal; onProgress?: (p: SynthProgress) => void },
 ): Promise<number> {
+  const design = synthDesign(o.design ?? 'default');
   const names = createPrng(seedFor(o.seed, 1));
   const taken = new Set<string>();
   const trainCounts = splitByMix(o.trainIds, o.trainMix);
   const test: Person[] = [];
   const train: Person[] = [];
-  GROUP_DESIGNS.forEach((group, g) => {
+  design.groups.forEach((group, g) => {
     const testNames = identityNames(names, o.ids, taken);
     const trainNames = identityNames(names, trainCounts[g]!, taken);
     testNames.forEach((name, i) => {
@@ -201,7 +206,7 @@ async function writeDataset(
     4,
     async (job) => {
       const prng = createPrng(seedFor(job.person.seed, job.number));
-      const nuisance = drawNuisance(prng);
+      const nuisance = drawNuisance(prng, job.split === 'test' ? design.testPhotos : design.trainPhotos);
       const face = await renderFace(
         job.person.params,
         nuisance,
@@ -220,7 +225,7 @@ async function writeDataset(
     control.signal,
   );
   const round = (v: number) => v.toFixed(2);
-  for (const [g, group] of GROUP_DESIGNS.entries()) {
+  for (const [g, group] of design.groups.entries()) {
     const people = test.filter((p) => p.group === group);
     const txts = path.join(root, 'rfw', 'test', 'txts', group.name);
     mkdirSync(txts, { recursive: true });
@@ -272,10 +277,12 @@ async function writeDataset(
         generator: 'gabn-synth',
         version: GENERATOR_VERSION,
         options: o,
-        groups: GROUP_DESIGNS,
+        design: design.name,
+        groups: design.groups,
+        photos: { train: design.trainPhotos, test: design.testPhotos },
         counts: {
           testIdentitiesPerGroup: o.ids,
-          trainIdentitiesPerGroup: Object.fromEntries(GROUP_DESIGNS.map((g, i) => [g.name, trainCounts[i]])),
+          trainIdentitiesPerGroup: Object.fromEntries(design.groups.map((g, i) => [g.name, trainCounts[i]])),
           images: jobs.length,
         },
       },

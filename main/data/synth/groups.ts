@@ -10,6 +10,18 @@
  * - identity diversity: the spread of identity parameters around the group's mean; smaller spread
  *   makes identities more alike and harder to tell apart.
  */
+/** Where on the face an identity parameter lives (local-cues.ts scales identity by region). */
+export type FaceRegion =
+  | 'skin'
+  | 'outline'
+  | 'eyes'
+  | 'brows'
+  | 'nose'
+  | 'mouth'
+  | 'hair'
+  | 'marks'
+  | 'backdrop';
+
 export interface GroupDesign {
   readonly name: string;
   /** Mean skin colour, RGB 0..255. */
@@ -24,6 +36,12 @@ export interface GroupDesign {
   readonly hair: readonly (readonly [number, number, number])[];
   /** Iris colours to choose from. */
   readonly iris: readonly (readonly [number, number, number])[];
+  /**
+   * Multiplier of the identity spread in each facial region (absent: 1, as in the default design):
+   * below 1 people of the group look alike there; below 0.5 a region's categorical traits (hair
+   * style and colour, marks) are the same for everyone of the group.
+   */
+  readonly regionSpread?: Readonly<Partial<Record<FaceRegion, number>>>;
 }
 
 export const GROUP_DESIGNS: readonly GroupDesign[] = [

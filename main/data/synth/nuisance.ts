@@ -33,7 +33,18 @@ export interface Nuisance {
   readonly blockY: number;
 }
 
-export function drawNuisance(prng: Prng): Nuisance {
+/** How hard a split's photos are: how often something covers the face, and the sensor's noise. */
+export interface NuisanceOptions {
+  /** Share of photos with an occlusion (sunglasses, scarf, hand or a block). */
+  readonly occlusionRate: number;
+  /** Range of the pixel noise's standard deviation, 0..255 units. */
+  readonly noise: readonly [number, number];
+}
+
+/** The photos of the default design, in training and test sets alike. */
+export const ORDINARY_PHOTOS: NuisanceOptions = { occlusionRate: 0.12, noise: [2, 9] };
+
+export function drawNuisance(prng: Prng, options: NuisanceOptions = ORDINARY_PHOTOS): Nuisance {
   return {
     roll: clampedNormal(prng, 0, 6, -15, 15),
     scale: uniform(prng, 0.88, 1.08),
@@ -49,8 +60,10 @@ export function drawNuisance(prng: Prng): Nuisance {
     brightness: clampedNormal(prng, 1, 0.12, 0.7, 1.3),
     contrast: clampedNormal(prng, 1, 0.1, 0.75, 1.2),
     blur: chance(prng, 0.5) ? uniform(prng, 0.3, 1.3) : 0,
-    noise: uniform(prng, 2, 9),
-    occlusion: chance(prng, 0.12) ? choose(prng, ['sunglasses', 'scarf', 'hand', 'block'] as const) : 'none',
+    noise: uniform(prng, options.noise[0], options.noise[1]),
+    occlusion: chance(prng, options.occlusionRate)
+      ? choose(prng, ['sunglasses', 'scarf', 'hand', 'block'] as const)
+      : 'none',
     blockX: uniform(prng, 25, 87),
     blockY: uniform(prng, 30, 95),
   };

@@ -56,6 +56,14 @@ export async function runGroupAveragesJob(
         empty: g.empty,
         massFraction: toEstimate(g.massFraction.mean, g.massFraction.interval),
         entropy: toEstimate(g.entropy.mean, g.entropy.interval),
+        ...(g.lattice
+          ? {
+              lattice: {
+                share: toEstimate(g.lattice.share.mean, g.lattice.share.interval),
+                area: g.lattice.area,
+              },
+            }
+          : {}),
         averageFace: face,
         averageMap: map,
       });

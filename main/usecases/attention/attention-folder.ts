@@ -63,6 +63,10 @@ export interface AttentionSummary {
     readonly emptyMaps: number;
     readonly massFraction: Estimate;
     readonly entropy: Estimate;
+    /** The share of attention on the network's stride lattice (where its stride is known). */
+    readonly latticeShare?: Estimate;
+    /** The share a uniform map puts on that lattice. */
+    readonly latticeArea?: number;
   }[];
   readonly unreadableImages: readonly { file: string; message: string }[];
 }
@@ -159,6 +163,12 @@ export async function writeAttentionFolder(
             emptyMaps: g.empty,
             massFraction: toEstimate(g.massFraction.mean, g.massFraction.interval),
             entropy: toEstimate(g.entropy.mean, g.entropy.interval),
+            ...(g.lattice
+              ? {
+                  latticeShare: toEstimate(g.lattice.share.mean, g.lattice.share.interval),
+                  latticeArea: g.lattice.area,
+                }
+              : {}),
           })),
           unreadableImages: result.failed,
         };

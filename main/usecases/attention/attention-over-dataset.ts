@@ -45,6 +45,8 @@ export interface GroupAttentionResult {
   readonly empty: number;
   readonly massFraction: MeanWithInterval;
   readonly entropy: MeanWithInterval;
+  /** The share of attention on the network's stride lattice, where its stride is known. */
+  readonly lattice?: { readonly share: MeanWithInterval; readonly area: number };
   readonly averageFace: RgbImage;
   /** Mean of the per-image maps, each divided by its own maximum. */
   readonly averageMap: Float32Array;
@@ -96,7 +98,9 @@ export async function extractAttention(
   let done = 0;
   for (const { group, indices } of selected) {
     const average = new AverageFace(size, size);
-    const attention = new GroupAttentionAccumulator();
+    const attention = new GroupAttentionAccumulator(
+      embedder.stride === undefined ? undefined : { height: size, width: size, stride: embedder.stride },
+    );
     for (let start = 0; start < indices.length; start += batch) {
       if (options.signal?.aborted) throw new GabnError('cancelled', 'attention extraction was cancelled');
       const chunk = indices.slice(start, start + batch);
@@ -144,7 +148,7 @@ export async function extractAttention(
         const face = denormalise(l.x, size, size);
         average.add(face);
         attention.add(map);
-        const rects = sensitiveRegionMasks(map, size, size, options.erase, prng);
+        const rects = sensitiveRegionMasks(map, size, size, options.erase, prng, embedder.stride);
         await options.onImage?.(dataset.images[l.index]!, face, map, rects);
       }
       done += loaded.length;
@@ -157,6 +161,7 @@ export async function extractAttention(
       empty: stats.empty,
       massFraction: stats.massFraction,
       entropy: stats.entropy,
+      ...(stats.lattice ? { lattice: stats.lattice } : {}),
       averageFace: average.image(),
       // An empty group (every image unreadable) still has a map of the input's size.
       averageMap: stats.averageMap.length > 0 ? stats.averageMap : new Float32Array(size * size),

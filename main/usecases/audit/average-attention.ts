@@ -6,7 +6,8 @@ import type { Dataset } from '../../data/dataset.ts';
 import { defaultEraseFor } from '../../gabn/masks.ts';
 import { loadEmbedder } from '../../models/embedder.ts';
 import { averageAttentionPng, displayScale, encodePng } from '../../report/figures/attention-figures.ts';
-import type { HtmlOptions } from '../../report/html.ts';
+import type { GroupAttentionFigure, HtmlOptions } from '../../report/html.ts';
+import { toEstimate } from '../../report/report-model.ts';
 import { extractAttention } from '../attention/attention-over-dataset.ts';
 
 export async function averageAttentionFigures(
@@ -26,17 +27,30 @@ export async function averageAttentionFigures(
       ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
     });
     const scale = displayScale(embedder.inputSize);
-    const out: { group: string; averageFacePng?: Uint8Array; averageGamPng: Uint8Array }[] = [];
+    const out: GroupAttentionFigure[] = [];
     for (const g of result.groups) {
       const averageGamPng = await averageAttentionPng(g.averageFace, g.averageMap, {
         colormap: 'inferno',
         noFaces,
         scale,
       });
+      const lattice = g.lattice
+        ? {
+            lattice: {
+              share: toEstimate(g.lattice.share.mean, g.lattice.share.interval),
+              area: g.lattice.area,
+            },
+          }
+        : {};
       out.push(
         noFaces
-          ? { group: g.group, averageGamPng }
-          : { group: g.group, averageFacePng: await encodePng(g.averageFace, scale), averageGamPng },
+          ? { group: g.group, averageGamPng, ...lattice }
+          : {
+              group: g.group,
+              averageFacePng: await encodePng(g.averageFace, scale),
+              averageGamPng,
+              ...lattice,
+            },
       );
     }
     return out;

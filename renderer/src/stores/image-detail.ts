@@ -5,7 +5,13 @@
  */
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { AttributionMethod, MaskKind, MaskRect, PairEntry } from '../../../main/api/contract.ts';
+import type {
+  AttributionMap,
+  AttributionMethod,
+  MaskKind,
+  MaskRect,
+  PairEntry,
+} from '../../../main/api/contract.ts';
 import { apiClient } from '../api/index.ts';
 import { type Colormap, decodeMap } from '../drawing/colormap.ts';
 
@@ -17,6 +23,8 @@ export interface DecodedMap {
   /** null for an all-zero map. */
   readonly massFraction: number | null;
   readonly entropy: number | null;
+  /** The share of the mass on the network's stride lattice, where the stride is known. */
+  readonly lattice?: AttributionMap['lattice'];
   readonly partnerId?: number;
 }
 
@@ -40,6 +48,8 @@ export const useImageDetailStore = defineStore('imageDetail', () => {
   const saturation = ref(0.99);
   const showMasks = ref(false);
   const maskKind = ref<MaskKind>('sfre');
+  /** GAM-SFRE's centres: the paper's raw ranking, or the ranking of the smoothed map. */
+  const maskCentres = ref<'raw' | 'smoothed'>('raw');
   const maskCount = ref(3);
   const maskHeight = ref(16);
   const maskWidth = ref(16);
@@ -94,6 +104,7 @@ export const useImageDetailStore = defineStore('imageDetail', () => {
         values: decodeMap(m.values, m.width * m.height),
         massFraction: m.massFraction,
         entropy: m.entropy,
+        ...(m.lattice === undefined ? {} : { lattice: m.lattice }),
         ...(m.partnerId === undefined ? {} : { partnerId: m.partnerId }),
       };
       error.value = undefined;
@@ -121,6 +132,7 @@ export const useImageDetailStore = defineStore('imageDetail', () => {
         h: maskHeight.value,
         w: maskWidth.value,
         seed: seed.value,
+        centres: maskCentres.value,
         method: method.value,
       });
       if (target.value?.imageId === request.imageId && target.value.checkpointId === request.checkpointId) {
@@ -169,11 +181,13 @@ export const useImageDetailStore = defineStore('imageDetail', () => {
 
   async function setMaskOptions(options: {
     kind?: MaskKind;
+    centres?: 'raw' | 'smoothed';
     n?: number;
     h?: number;
     w?: number;
   }): Promise<void> {
     if (options.kind !== undefined) maskKind.value = options.kind;
+    if (options.centres !== undefined) maskCentres.value = options.centres;
     if (options.n !== undefined) maskCount.value = options.n;
     if (options.h !== undefined) maskHeight.value = options.h;
     if (options.w !== undefined) maskWidth.value = options.w;
@@ -194,6 +208,7 @@ export const useImageDetailStore = defineStore('imageDetail', () => {
     saturation,
     showMasks,
     maskKind,
+    maskCentres,
     maskCount,
     maskHeight,
     maskWidth,

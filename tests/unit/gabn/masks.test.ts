@@ -202,10 +202,13 @@ describe('random erase (the ablation)', () => {
 describe('defaults', () => {
   it('are three rectangles up to 16×16 at 112 pixels, as in the paper configuration, scaled with the input', () => {
     expect(DEFAULT_ERASE).toEqual({ count: 3, maxHeight: 16, maxWidth: 16 });
-    expect(NAMED_CONFIGS.paper!.erase).toEqual(DEFAULT_ERASE);
+    expect(NAMED_CONFIGS.paper!.erase).toEqual({ ...DEFAULT_ERASE, centres: 'raw' });
     expect(defaultEraseFor(112)).toEqual(DEFAULT_ERASE);
     expect(defaultEraseFor(56)).toEqual({ count: 3, maxHeight: 8, maxWidth: 8 });
-    expect(NAMED_CONFIGS.small!.erase).toEqual(defaultEraseFor(NAMED_CONFIGS.small!.model.inputSize));
+    expect(NAMED_CONFIGS.small!.erase).toEqual({
+      ...defaultEraseFor(NAMED_CONFIGS.small!.model.inputSize),
+      centres: 'raw',
+    });
   });
 });
 

@@ -250,6 +250,7 @@ describe('image detail store', () => {
       h: 5,
       w: 5,
       seed: 1,
+      centres: 'raw',
       method: 'grad-cam',
     });
     expect(store.rects).toEqual([{ top: 1, left: 0, height: 1, width: 1 }]);
