@@ -315,7 +315,7 @@ function validateArchitecture(
       where,
       'architecture.family',
       `unknown architecture ${describe(a.family)}`,
-      "'iresnet' (iresnet18, 34, 50, 100)",
+      "'iresnet' (iresnet18, 34, 50, 100, 200)",
     );
   }
   const spec: IResNetSpec = {
