@@ -67,7 +67,10 @@ function relative(actual: ArrayLike<number>, expected: Float32Array): number {
 function images(): tf.Tensor4D {
   const pixels = Buffer.from(fixture.pixels, 'base64');
   const size = fixture.inputSize;
-  return tf.tensor4d(Float32Array.from(pixels, (p) => (p - 127.5) / 128), [2, size, size, 3]);
+  return tf.tensor4d(
+    Float32Array.from(pixels, (p) => (p - 127.5) / 128),
+    [2, size, size, 3],
+  );
 }
 
 for (const backend of ['cpu', 'wasm'] as const) {
@@ -97,7 +100,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
             const x = images();
             const e = tf.tidy(() => embedder.model.embed(x));
             const embeddingError = relative(await e.data(), decode(reference.embeddings));
-            expect(embeddingError, `embeddings: ${embeddingError.toExponential(2)}`).toBeLessThanOrEqual(RTOL);
+            expect(embeddingError, `embeddings: ${embeddingError.toExponential(2)}`).toBeLessThanOrEqual(
+              RTOL,
+            );
             // Each image against the other, the partner held constant, as PyTorch computed it.
             const partner = tf.reverse(e, 0) as tf.Tensor2D;
             const gam = tf.tidy(() => pairGradientAttentionMap(embedder.model.embed, x, partner));
