@@ -11,7 +11,10 @@ const options = {
   checkpoint: { type: 'string', description: 'the checkpoint (<name>.gabn)' },
   data: { type: 'string', description: 'the dataset (any format gabn data check reads)' },
   out: { type: 'string', description: 'E.npy (float32 [images, D]) or E.csv; E.npy.json names the rows' },
-  raw: { type: 'boolean', description: "the aligned image's embedding alone, without the mirror image's (the audit adds it)" },
+  raw: {
+    type: 'boolean',
+    description: "the aligned image's embedding alone, without the mirror image's (the audit adds it)",
+  },
   batch: { type: 'number', description: 'images per forward pass (default 16)' },
 } as const;
 
@@ -21,7 +24,8 @@ export const embedCommand: CliCommand = {
   usage: `${USAGE}\n\nEmbeds every image as the audit does (aligned to the ArcFace template where the dataset has\nlandmarks, plus the mirror image's embedding unless --raw), not L2-normalised. The side file\n<out>.json lists, row by row, each image's id, path, identity and group, and the images that could\nnot be read. Both files are written atomically.\n\nOptions:\n${formatOptions(options)}`,
   async run(args, context) {
     const { options: opts, positionals } = parseArgs(args, options);
-    if (positionals.length > 0) throw new GabnError('usage', `unexpected argument '${positionals[0]}'`, { expected: USAGE });
+    if (positionals.length > 0)
+      throw new GabnError('usage', `unexpected argument '${positionals[0]}'`, { expected: USAGE });
     for (const name of ['checkpoint', 'data', 'out'] as const) {
       if (typeof opts[name] !== 'string' || opts[name] === '') {
         throw new GabnError('usage', `gabn embed needs --${name}`, { expected: USAGE });

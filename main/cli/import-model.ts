@@ -22,19 +22,32 @@ const iresnet = {
 
 function triple(value: unknown, name: string): [number, number, number] | undefined {
   if (value === undefined) return undefined;
-  const parts = String(value).split(',').map((p) => Number(p.trim()));
+  const parts = String(value)
+    .split(',')
+    .map((p) => Number(p.trim()));
   const values = parts.length === 1 ? [parts[0]!, parts[0]!, parts[0]!] : parts;
   if (values.length !== 3 || !values.every(Number.isFinite)) {
-    throw new GabnError('usage', `--${name} is '${String(value)}'`, { expected: "a number, or three as 'r,g,b'" });
+    throw new GabnError('usage', `--${name} is '${String(value)}'`, {
+      expected: "a number, or three as 'r,g,b'",
+    });
   }
   return values as [number, number, number];
 }
 
-function request(format: ImportFormat, opts: ParsedOptions, positionals: string[], usage: string): ImportRequest {
+function request(
+  format: ImportFormat,
+  opts: ParsedOptions,
+  positionals: string[],
+  usage: string,
+): ImportRequest {
   if (positionals.length !== 1) {
-    throw new GabnError('usage', positionals.length === 0 ? 'which model file?' : `unexpected argument '${positionals[1]}'`, {
-      expected: usage,
-    });
+    throw new GabnError(
+      'usage',
+      positionals.length === 0 ? 'which model file?' : `unexpected argument '${positionals[1]}'`,
+      {
+        expected: usage,
+      },
+    );
   }
   if (typeof opts.out !== 'string' || opts.out.trim() === '') {
     throw new GabnError('usage', `gabn import ${format} needs --out DIR`, { expected: usage });
@@ -49,7 +62,10 @@ function request(format: ImportFormat, opts: ParsedOptions, positionals: string[
   let depth: number | undefined;
   if (opts.arch !== undefined) {
     const match = /^(?:r|iresnet)(\d+)$/.exec(String(opts.arch));
-    if (match === null) throw new GabnError('usage', `--arch is '${String(opts.arch)}'`, { expected: 'r18, r34, r50, r100 or r200' });
+    if (match === null)
+      throw new GabnError('usage', `--arch is '${String(opts.arch)}'`, {
+        expected: 'r18, r34, r50, r100 or r200',
+      });
     depth = Number(match[1]);
   }
   return {
@@ -96,7 +112,7 @@ function command(
 }
 
 const INPUT_ABOUT =
-  'The input normalisation is folded into the first convolution, so the checkpoint takes the\nproject\'s (p - 127.5) / 128 like every checkpoint. The default is arcface_torch\'s (p - 127.5) / 127.5\nRGB, or what the graph itself does when it normalises inside (insightface\'s converted models).';
+  "The input normalisation is folded into the first convolution, so the checkpoint takes the\nproject's (p - 127.5) / 128 like every checkpoint. The default is arcface_torch's (p - 127.5) / 127.5\nRGB, or what the graph itself does when it normalises inside (insightface's converted models).";
 
 export const importOnnxCommand = command(
   'onnx',
@@ -111,13 +127,16 @@ export const importPytorchCommand = command(
   'gabn import pytorch backbone.pth --out DIR [--arch r50] [--input-size N] [--mean M] [--std S] [--bgr] [--force]',
   'import an arcface_torch state dict (.pth, .pt, .safetensors) as a checkpoint',
   `Reads the state dict with a reader that accepts only tensors (no pickled code is ever run), checks\nevery tensor against the iResNet whose blocks it has (--arch, when given, must agree) and writes it\nas an iResNet checkpoint.\n${INPUT_ABOUT}`,
-  { ...iresnet, arch: { type: 'string', description: 'r18, r34, r50, r100 or r200 (checked against the tensors)' } },
+  {
+    ...iresnet,
+    arch: { type: 'string', description: 'r18, r34, r50, r100 or r200 (checked against the tensors)' },
+  },
 );
 
 export const importTfjsGraphCommand = command(
   'tfjs-graph',
   'gabn import tfjs-graph model.json --out DIR [--mean M] [--std S] [--bgr] [--force]',
   'import a TensorFlow.js graph model as an embedder checkpoint (pair GAM only, not trainable)',
-  "Copies the graph and its weights into the checkpoint and runs it with @tensorflow/tfjs-converter.\nSuch a checkpoint has no identity head and cannot be fine-tuned: its attention maps are pair GAMs.\nA graph does not say how it wants its pixels: the default is p / 255 RGB (--mean 0 --std 255).",
+  'Copies the graph and its weights into the checkpoint and runs it with @tensorflow/tfjs-converter.\nSuch a checkpoint has no identity head and cannot be fine-tuned: its attention maps are pair GAMs.\nA graph does not say how it wants its pixels: the default is p / 255 RGB (--mean 0 --std 255).',
   common,
 );

@@ -145,8 +145,9 @@ export function readStateDictPickle(bytes: Uint8Array, file: string): PickleValu
     return Number(big);
   };
   const text = (n: number) => {
+    const raw = take(n);
     try {
-      return decoder.decode(take(n));
+      return decoder.decode(raw);
     } catch {
       return fail('a string that is not UTF-8');
     }

@@ -54,13 +54,19 @@ export async function embedDataset(
   const embedder = await loadEmbedder(request.checkpoint);
   try {
     const indices = dataset.images.map((_, i) => i);
-    const { embeddings, failed, cached } = await embedImages(embedder, request.checkpoint, dataset.images, indices, {
-      flip: request.raw !== true,
-      ...(request.batchSize === undefined ? {} : { batchSize: request.batchSize }),
-      ...(request.cacheDir === undefined ? {} : { cacheDir: request.cacheDir }),
-      ...(hooks.signal ? { signal: hooks.signal } : {}),
-      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-    });
+    const { embeddings, failed, cached } = await embedImages(
+      embedder,
+      request.checkpoint,
+      dataset.images,
+      indices,
+      {
+        flip: request.raw !== true,
+        ...(request.batchSize === undefined ? {} : { batchSize: request.batchSize }),
+        ...(request.cacheDir === undefined ? {} : { cacheDir: request.cacheDir }),
+        ...(hooks.signal ? { signal: hooks.signal } : {}),
+        ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+      },
+    );
     const rows = indices.filter((i) => embeddings.has(i));
     const d = embedder.embeddingSize;
     const matrix = new Float32Array(rows.length * d);
@@ -74,7 +80,13 @@ export async function embedDataset(
       const header = ['id', 'path', 'identity', 'group', ...Array.from({ length: d }, (_, k) => `e${k}`)];
       const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
       const lines = images.map((im, row) =>
-        [im.id, quote(im.path), quote(im.identity), quote(im.group), ...matrix.subarray(row * d, (row + 1) * d)].join(','),
+        [
+          im.id,
+          quote(im.path),
+          quote(im.identity),
+          quote(im.group),
+          ...matrix.subarray(row * d, (row + 1) * d),
+        ].join(','),
       );
       await writeFileAtomic(request.out, `${[header.join(','), ...lines].join('\n')}\n`);
     }
@@ -83,7 +95,10 @@ export async function embedDataset(
       checkpoint: path.resolve(request.checkpoint),
       architecture: embedder.architecture,
       data: path.resolve(request.data),
-      embedding: request.raw === true ? 'raw: the aligned image alone' : 'the aligned image plus its mirror image (as the audit)',
+      embedding:
+        request.raw === true
+          ? 'raw: the aligned image alone'
+          : 'the aligned image plus its mirror image (as the audit)',
       alignment: `the ArcFace 5-point template at ${embedder.inputSize}x${embedder.inputSize} where the dataset has landmarks, as the audit`,
       normalised: false,
       shape: [rows.length, d],

@@ -60,7 +60,10 @@ export function formatOf(file: string): ImportFormat {
 /** The checkpoint a model file becomes in a folder: `<folder>/<file name>.gabn`. */
 export function checkpointPathFor(file: string, folder: string): string {
   const base = path.basename(file).replace(/\.(onnx|pth|pt|safetensors)$/i, '');
-  const name = base.toLowerCase() === 'model.json' ? path.basename(path.dirname(path.resolve(file))) : base.replace(/\.json$/i, '');
+  const name =
+    base.toLowerCase() === 'model.json'
+      ? path.basename(path.dirname(path.resolve(file)))
+      : base.replace(/\.json$/i, '');
   return path.join(folder, `${name.replace(/[^A-Za-z0-9._-]+/g, '-')}.gabn`);
 }
 
@@ -92,13 +95,18 @@ export async function importModel(request: ImportRequest, hooks: ImportHooks = {
       ...(request.normalisation ? { normalisation: request.normalisation } : {}),
     });
     step(1, 'writing the checkpoint');
-    await writeImportedIResNet(request.out, imported, { force: request.force === true, importer: `gabn import ${request.format}` });
+    await writeImportedIResNet(request.out, imported, {
+      force: request.force === true,
+      importer: `gabn import ${request.format}`,
+    });
     if (imported.foldedBatchNorms.length > 0) {
       notes.push(
         `${imported.foldedBatchNorms.length} batch norms were folded into their convolutions in the source: audits and GAMs are exact; a fine-tune re-estimates their statistics (import the unfolded .pth to fine-tune from the original)`,
       );
     }
-    notes.push('no identity head (the source has none): the GAM is the pair GAM until a fine-tune trains a head');
+    notes.push(
+      'no identity head (the source has none): the GAM is the pair GAM until a fine-tune trains a head',
+    );
   }
   step(2, 'checking the checkpoint');
   const embedder = await loadEmbedder(request.out);
