@@ -310,6 +310,15 @@ function validateArchitecture(
       embeddingSize: integer(where, 'architecture.embeddingSize', a.embeddingSize, 1),
     };
   }
+  if (a.family !== 'iresnet' && a.trainable === false) {
+    // An imported embedder (a TensorFlow.js graph): audited, never trained.
+    fail(
+      where,
+      'architecture.family',
+      `${describe(a.family)} is an imported network that GABN Studio audits but cannot train (no identity head, not trainable)`,
+      'an iResNet checkpoint to fine-tune',
+    );
+  }
   if (a.family !== 'iresnet') {
     fail(
       where,
