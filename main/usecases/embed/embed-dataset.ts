@@ -70,7 +70,9 @@ export async function embedDataset(
     const rows = indices.filter((i) => embeddings.has(i));
     const d = embedder.embeddingSize;
     const matrix = new Float32Array(rows.length * d);
-    rows.forEach((index, row) => matrix.set(embeddings.get(index)!, row * d));
+    rows.forEach((index, row) => {
+      matrix.set(embeddings.get(index)!, row * d);
+    });
     const images = rows.map((index, row) => {
       const image = dataset.images[index]!;
       return { row, id: index, path: image.relative, identity: image.identity, group: image.group };
