@@ -150,7 +150,8 @@ export async function loadGraph(json: ModelJson, weights: Uint8Array, file: stri
       tf.io.fromMemory({
         modelTopology: json.modelTopology,
         weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-        weightData: weights.slice().buffer,
+        // A copy: a Buffer may be a view into a larger pooled ArrayBuffer.
+        weightData: new Uint8Array(weights).buffer,
         ...(json.format ? { format: json.format } : {}),
       }),
     );
@@ -174,7 +175,8 @@ export function executeGraph(
     return model.execute(x, outputNode) as tf.Tensor;
   } catch (error) {
     const message = (error as Error).message;
-    const op = /Op is not supported: (\S+)/.exec(message)?.[1];
+    const found = /Op is not supported: (\S+)|Unknown op '([^']+)'/.exec(message);
+    const op = found?.[1] ?? found?.[2];
     const nodes =
       op === undefined ? [] : json.modelTopology.node.filter((n) => n.op === op).map((n) => n.name);
     throw new GabnError(
