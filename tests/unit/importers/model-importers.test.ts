@@ -15,11 +15,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GabnError } from '../../../main/base/errors.ts';
 import { embedCommand } from '../../../main/cli/embed.ts';
 import { importOnnxCommand, importPytorchCommand } from '../../../main/cli/import-model.ts';
+import { loadEngine, tf } from '../../../main/engine/index.ts';
 import { importIResNet } from '../../../main/models/importers/iresnet-import.ts';
 import { mapStateDict } from '../../../main/models/importers/iresnet-state-dict.ts';
 import { readStateDictPickle } from '../../../main/models/importers/pickle.ts';
 import { readPytorchStateDict } from '../../../main/models/importers/pytorch.ts';
 import { readSafetensors } from '../../../main/models/importers/safetensors.ts';
+import { forward, iresnetLayout } from '../../../main/models/iresnet.ts';
+import { paramsFromValues } from '../../../main/models/parameters.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '..', '..', 'golden', 'fixtures', 'imports');
 const R18 = path.join(FIXTURES, 'iresnet18-w0.0625');
@@ -255,5 +258,28 @@ describe('gabn import, then gabn embed, equals PyTorch', () => {
       const again = await rejected(cli(command, [path.join(FIXTURES, source), '--out', out]));
       expect(again.message).toMatch(/already exists/);
     }
+  });
+});
+
+describe('the input normalisation is folded into conv1', () => {
+  it('a BGR network sees the channels reversed; a mean other than 127.5 is refused', async () => {
+    await loadEngine({ backend: 'cpu' });
+    const rgb = await importIResNet(`${R18}.pth`, 'pytorch');
+    const bgr = await importIResNet(`${R18}.pth`, 'pytorch', { normalisation: { colour: 'BGR' } });
+    const net = (values: Map<string, Float32Array>) => ({
+      spec: rgb.spec,
+      params: paramsFromValues(iresnetLayout(rgb.spec), values),
+    });
+    const x = tf.randomUniform([1, 112, 112, 3], -1, 1, 'float32', 5) as tf.Tensor4D;
+    const fromBgr = forward(net(bgr.values), x, { training: false }).dataSync();
+    const fromRgb = forward(net(rgb.values), tf.reverse(x, 3) as tf.Tensor4D, { training: false }).dataSync();
+    for (let i = 0; i < fromRgb.length; i++) expect(fromBgr[i]).toBeCloseTo(fromRgb[i]!, 5);
+    expect(bgr.provenance.preprocessing).toMatchObject({ colour: 'BGR', from: 'given on import (colour)' });
+    const error = await rejected(
+      importIResNet(`${R18}.pth`, 'pytorch', { normalisation: { mean: [0, 0, 0] } }),
+    );
+    expect(error.message).toContain(
+      'an input mean of [0, 0, 0] cannot be folded into the first convolution exactly',
+    );
   });
 });
