@@ -19,10 +19,12 @@ and iresnet18 also as
                            as insightface's converted models have it: it takes pixels 0..255
   - NAME.safetensors       the state dict in the safetensors format (a JSON header, raw bytes)
 
-For each file imports.json holds the embeddings of two images and the pair GAMs of each against the
-other (T = cos(e(x), e(x_partner)) with the partner held constant; GAM = max over channels of
-|dT/dx|), taken with respect to the project's normalised input x = (p - 127.5) / 128, whatever the
-file itself expects (arcface_torch: (p - 127.5) / 127.5; the prenorm graph: p).
+imports.json holds the two test images (uint8 pixels) and, per model, the references its files
+share: the embeddings of both images and the pair GAM of each against the other (T = cos(e(x),
+e(x_partner)) with the partner held constant; GAM = max over channels of |dT/dx|), taken with respect
+to the project's normalised input x = (p - 127.5) / 128, whatever the file itself expects
+("arcface": the network takes (p - 127.5) / 127.5, as arcface_torch; "pixels": the prenorm graph,
+which takes p and normalises by (p - 127.5) / 128 itself).
 """
 import base64
 import json
