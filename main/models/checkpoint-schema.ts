@@ -310,21 +310,16 @@ function validateArchitecture(
       embeddingSize: integer(where, 'architecture.embeddingSize', a.embeddingSize, 1),
     };
   }
-  if (a.family !== 'iresnet' && a.trainable === false) {
-    // An imported embedder (a TensorFlow.js graph): audited, never trained.
-    fail(
-      where,
-      'architecture.family',
-      `${describe(a.family)} is an imported network that GABN Studio audits but cannot train (no identity head, not trainable)`,
-      'an iResNet checkpoint to fine-tune',
-    );
-  }
   if (a.family !== 'iresnet') {
+    // An imported embedder (a TensorFlow.js graph) says it is not trainable: say so, not "unknown".
+    const imported = a.trainable === false;
     fail(
       where,
       'architecture.family',
-      `unknown architecture ${describe(a.family)}`,
-      "'iresnet' (iresnet18, 34, 50, 100, 200)",
+      imported
+        ? `${describe(a.family)} is an imported network that GABN Studio audits but cannot train (no identity head, not trainable)`
+        : `unknown architecture ${describe(a.family)}`,
+      imported ? 'an iResNet checkpoint to fine-tune' : "'iresnet' (iresnet18, 34, 50, 100, 200)",
     );
   }
   const spec: IResNetSpec = {
