@@ -86,7 +86,8 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
     const done = await finished;
     importJob.value = done;
     if (done.state !== 'succeeded') {
-      error.value = `The import ${done.state}: ${done.error ?? ''}`.trim();
+      // The job's error ends with the tail of its log, which repeats the message: the message is enough here.
+      error.value = `The import ${done.state}: ${(done.error ?? '').split('\n--- last lines')[0]}`.trim();
       return false;
     }
     const opened = await open((done.result as ImportModelResult).out);
