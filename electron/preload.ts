@@ -23,6 +23,7 @@ const METHODS = [
   'groupAverages',
   'startJob',
   'prepareDemoWorkspace',
+  'importModel',
   'cancelJob',
   'listJobs',
   'readRunFile',

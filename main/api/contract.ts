@@ -11,7 +11,7 @@ import type { Estimate } from '../report/report-model.ts';
 export type { AttributionMethod } from '../gabn/attribution-methods.ts';
 export type { AuditReport, Estimate, JsonInterval } from '../report/report-model.ts';
 export type MaskKind = 'sfre' | 'random';
-export type JobKind = 'synth' | 'group-averages' | 'demo-workspace';
+export type JobKind = 'synth' | 'group-averages' | 'demo-workspace' | 'import-model';
 export type JobState =
   | 'queued'
   | 'running'
@@ -79,6 +79,8 @@ export interface CheckpointSummary {
   /** Identities of the head; 0 for a network without one (imported embedders). */
   readonly classCount: number;
   readonly hasHead: boolean;
+  /** Whether GABN Studio can fine-tune it: iResNets only (TensorFlow.js graphs and face-api are audited). */
+  readonly trainable: boolean;
 }
 
 export interface CheckpointDetail extends CheckpointSummary {
@@ -268,6 +270,24 @@ export interface SynthJobParams {
   readonly size?: number;
 }
 
+/** Imports a model file (.onnx, .pth, .pt, .safetensors, model.json) into the workspace's models/ folder. */
+export interface ImportModelRequest {
+  readonly path: string;
+  /** iResNets: the depth the file should have (r18 … r200), checked against it. */
+  readonly arch?: 'r18' | 'r34' | 'r50' | 'r100' | 'r200';
+  /** Replace a checkpoint already imported under the same name. */
+  readonly force?: boolean;
+}
+
+/** The result of an 'import-model' job. */
+export interface ImportModelResult {
+  readonly out: string;
+  readonly format: string;
+  readonly architecture: string;
+  readonly trainable: boolean;
+  readonly notes: string[];
+}
+
 export interface DemoWorkspaceJobParams {
   readonly workspace: string;
 }
@@ -275,6 +295,13 @@ export interface DemoWorkspaceJobParams {
 export interface JobParams {
   synth: SynthJobParams;
   'demo-workspace': DemoWorkspaceJobParams;
+  'import-model': {
+    source: string;
+    out: string;
+    format: 'onnx' | 'pytorch' | 'tfjs-graph';
+    depth?: number;
+    force?: boolean;
+  };
   'group-averages': {
     datasetPath: string;
     checkpointPath: string;
@@ -312,6 +339,11 @@ export interface GabnApi {
    * job, or returns the one already running; 'workspace-changed' follows when it succeeds.
    */
   prepareDemoWorkspace(): Promise<JobInfo>;
+  /**
+   * Imports a model file into the workspace as a checkpoint in an 'import-model' job (its result is an
+   * ImportModelResult); the checkpoint is opened and 'workspace-changed' follows when it succeeds.
+   */
+  importModel(request: ImportModelRequest): Promise<JobInfo>;
   cancelJob(id: string): Promise<JobInfo>;
   listJobs(): Promise<JobInfo[]>;
   readRunFile(request: RunFileRequest): Promise<ImageBytes>;
@@ -335,6 +367,7 @@ export const API_METHODS = [
   'groupAverages',
   'startJob',
   'prepareDemoWorkspace',
+  'importModel',
   'cancelJob',
   'listJobs',
   'readRunFile',

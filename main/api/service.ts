@@ -12,6 +12,7 @@ import path from 'node:path';
 import { softwareVersion } from '../base/version.ts';
 import { loadEngine } from '../engine/index.ts';
 import { createJobRunner, type JobRunner, runsDirOf } from '../jobs/runner.ts';
+import { checkpointPathFor, formatOf } from '../usecases/import/import-model.ts';
 import { missingDemoParts } from '../usecases/workspace/demo-workspace.ts';
 import { discoverWorkspace as discover } from '../usecases/workspace/workspace.ts';
 import { resolveContained } from './containment.ts';
@@ -106,7 +107,13 @@ export function createService(options: ServiceOptions): GabnService {
   const workspaceListeners = new Set<(payload: ApiEvents['workspace-changed']) => void>();
   // A prepared demo brings new checkpoints and datasets: register them and tell the clients.
   runner.on('job-finished', (job) => {
-    if (job.kind !== 'demo-workspace' || job.state !== 'succeeded') return;
+    if (job.state !== 'succeeded') return;
+    if (job.kind !== 'demo-workspace' && job.kind !== 'import-model') return;
+    if (job.kind === 'import-model') {
+      try {
+        checkpoints.register((job.result as { out: string }).out);
+      } catch {}
+    }
     const added = discoverWorkspace();
     for (const listener of workspaceListeners) listener(added);
   });
@@ -161,6 +168,17 @@ export function createService(options: ServiceOptions): GabnService {
       });
     },
     prepareDemoWorkspace: async () => demoJob(),
+    async importModel(request) {
+      const source = path.resolve(workspace, request.path);
+      const format = formatOf(source);
+      return runner.start('import-model', {
+        source,
+        out: checkpointPathFor(source, path.join(workspace, 'models')),
+        ...(request.arch === undefined ? {} : { depth: Number(request.arch.slice(1)) }),
+        ...(request.force === undefined ? {} : { force: request.force }),
+        format,
+      });
+    },
     cancelJob: async (id) => runner.cancel(id),
     listJobs: async () => runner.list(),
     async readRunFile(request) {

@@ -95,6 +95,11 @@ const SCHEMAS = {
     { error: 'one of synth' },
   ),
   readRunFile: record({ jobId: id(), file: text(1024) }),
+  importModel: record({
+    path: text(),
+    arch: oneOf(['r18', 'r34', 'r50', 'r100', 'r200']).optional(),
+    force: z.boolean().optional(),
+  }),
 } satisfies Record<ApiMethod, Schema>;
 
 export function isApiMethod(name: unknown): name is ApiMethod {

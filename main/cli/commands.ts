@@ -5,8 +5,10 @@ import { checkpointInfoCommand } from './checkpoint-info.ts';
 import type { CliCommand } from './command.ts';
 import { dataCheckCommand } from './data-check.ts';
 import { doctorCommand } from './doctor.ts';
+import { embedCommand } from './embed.ts';
 import { gamCommand } from './gam.ts';
 import { importFaceApiCommand } from './import.ts';
+import { importOnnxCommand, importPytorchCommand, importTfjsGraphCommand } from './import-model.ts';
 import { serveCommand } from './serve.ts';
 import { startCommand } from './start.ts';
 import { synthCommand } from './synth.ts';
@@ -22,7 +24,11 @@ export const commands: readonly CliCommand[] = [
   checkpointInfoCommand,
   checkpointExportCommand,
   importFaceApiCommand,
+  importOnnxCommand,
+  importPytorchCommand,
+  importTfjsGraphCommand,
   gamCommand,
+  embedCommand,
   auditCommand,
   trainCommand,
   ablateCommand,

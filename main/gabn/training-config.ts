@@ -32,7 +32,7 @@ const MODULES = record({
 export const TRAINING_CONFIG = record({
   seed: integerIn(0, 2 ** 32 - 1),
   model: record({
-    depth: oneOfNumbers([18, 34, 50, 100]),
+    depth: oneOfNumbers([18, 34, 50, 100, 200]),
     width: numberIn(0, 16, { minExclusive: true }),
     inputSize: integerIn(16, 1024),
     embeddingSize: integerIn(1, 65536),

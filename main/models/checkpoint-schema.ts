@@ -311,11 +311,15 @@ function validateArchitecture(
     };
   }
   if (a.family !== 'iresnet') {
+    // An imported embedder (a TensorFlow.js graph) says it is not trainable: say so, not "unknown".
+    const imported = a.trainable === false;
     fail(
       where,
       'architecture.family',
-      `unknown architecture ${describe(a.family)}`,
-      "'iresnet' (iresnet18, 34, 50, 100)",
+      imported
+        ? `${describe(a.family)} is an imported network that GABN Studio audits but cannot train (no identity head, not trainable)`
+        : `unknown architecture ${describe(a.family)}`,
+      imported ? 'an iResNet checkpoint to fine-tune' : "'iresnet' (iresnet18, 34, 50, 100, 200)",
     );
   }
   const spec: IResNetSpec = {

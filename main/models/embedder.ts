@@ -3,6 +3,9 @@
  * GABN Studio trains, or an imported network (face-api). Audits, GAM extraction and the GUI use only
  * this, so they do not care which family a checkpoint is.
  *
+ * TensorFlow.js graph models (importers/tfjs-graph.ts) are run as they are, by tfjs-converter: no
+ * head, no last-stage cut, not trainable.
+ *
  * Every embedder takes images normalised as the paper does, (p − 127.5) / 128, at its own input size;
  * a network trained with another normalisation converts inside `embed`, so gradients (the GAM) are
  * always taken with respect to the same input.
@@ -12,7 +15,7 @@ import path from 'node:path';
 import { GabnError } from '../base/errors.ts';
 import { tf } from '../engine/tf.ts';
 import type { AttributionModel } from './attribution-model.ts';
-import { loadCheckpoint } from './checkpoint.ts';
+import { loadCheckpoint, readCheckpoint } from './checkpoint.ts';
 import { readFaceApiCheckpoint } from './importers/face-api-checkpoint.ts';
 import {
   FACE_API_MEAN_RGB,
@@ -21,6 +24,14 @@ import {
   faceApiEmbedFeatures,
   faceApiFeatures,
 } from './importers/face-api-net.ts';
+import {
+  executeGraph,
+  GRAPH_JSON,
+  loadGraph,
+  readGraphFiles,
+  type TfjsGraphArchitecture,
+  toGraphInput,
+} from './importers/tfjs-graph.ts';
 import { embedFeatures, type IResNet, lastStageFeatures } from './iresnet.ts';
 import { IRESNET_STRIDE, specName } from './iresnet-spec.ts';
 import type { MarginHead, MarginOptions } from './margin-head.ts';
@@ -29,7 +40,9 @@ import { disposeParams } from './parameters.ts';
 export interface Embedder {
   /** e.g. 'iresnet18-w0.25-56' or 'face-api-resnet'. */
   readonly architecture: string;
-  readonly family: 'iresnet' | 'face-api-resnet';
+  readonly family: 'iresnet' | 'face-api-resnet' | 'tfjs-graph';
+  /** Whether GABN Studio can fine-tune it (only iResNets: imported graphs and face-api are audited). */
+  readonly trainable: boolean;
   readonly inputSize: number;
   readonly embeddingSize: number;
   readonly parameterCount: number;
@@ -71,6 +84,7 @@ async function family(dir: string): Promise<string> {
 export async function loadEmbedder(dir: string): Promise<Embedder> {
   const kind = await family(dir);
   if (kind === 'face-api-resnet') return loadFaceApiEmbedder(dir);
+  if (kind === 'tfjs-graph') return loadTfjsGraphEmbedder(dir);
   const checkpoint = await loadCheckpoint(dir);
   return iresnetEmbedder({
     net: checkpoint.model,
@@ -111,6 +125,7 @@ export function iresnetEmbedder(parts: IResNetEmbedderParts): Embedder {
     architecture: specName(net.spec),
     family: 'iresnet',
     stride: IRESNET_STRIDE,
+    trainable: true,
     inputSize: net.spec.inputSize,
     embeddingSize: net.spec.embeddingSize,
     parameterCount: Object.values(net.params).reduce((n, t) => n + t.size, 0),
@@ -148,6 +163,7 @@ async function loadFaceApiEmbedder(dir: string): Promise<Embedder> {
   return {
     architecture: json.architecture.name,
     family: 'face-api-resnet',
+    trainable: false,
     inputSize: json.inputSize,
     embeddingSize: json.embeddingSize,
     parameterCount: json.parameterCount,
@@ -164,5 +180,35 @@ async function loadFaceApiEmbedder(dir: string): Promise<Embedder> {
     dispose: () => {
       for (const t of Object.values(params)) t.dispose();
     },
+  };
+}
+
+/** A TensorFlow.js graph model: the embedding is the graph's output on the converted input. */
+async function loadTfjsGraphEmbedder(dir: string): Promise<Embedder> {
+  const files = await readCheckpoint(dir, { anyArchitecture: true });
+  const architecture = files.json.architecture as unknown as TfjsGraphArchitecture;
+  const modelFile = path.join(dir, GRAPH_JSON);
+  const { json, weights } = await readGraphFiles(modelFile);
+  const graph = await loadGraph(json, weights, modelFile);
+  const embed = (x: tf.Tensor4D) =>
+    executeGraph(
+      graph,
+      toGraphInput(x, architecture.normalisation),
+      architecture.outputNode,
+      json,
+      modelFile,
+    ) as tf.Tensor2D;
+  return {
+    architecture: architecture.name,
+    family: 'tfjs-graph',
+    trainable: false,
+    inputSize: architecture.inputSize,
+    embeddingSize: architecture.embeddingSize,
+    parameterCount: files.json.parameterCount,
+    groups: files.json.groups,
+    classCount: 0,
+    model: { embed },
+    json: files.json,
+    dispose: () => graph.dispose(),
   };
 }

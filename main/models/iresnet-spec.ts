@@ -5,14 +5,15 @@
  */
 import { GabnError } from '../base/errors.ts';
 
-export type IResNetDepth = 18 | 34 | 50 | 100;
+export type IResNetDepth = 18 | 34 | 50 | 100 | 200;
 
-/** IBasicBlocks per stage, as in iresnet18/34/50/100 of arcface_torch. */
+/** IBasicBlocks per stage, as in iresnet18/34/50/100/200 of arcface_torch. */
 export const IRESNET_LAYERS: Readonly<Record<IResNetDepth, readonly [number, number, number, number]>> = {
   18: [2, 2, 2, 2],
   34: [3, 4, 6, 3],
   50: [3, 4, 14, 3],
   100: [3, 13, 30, 3],
+  200: [6, 26, 60, 6],
 };
 
 /** Stage widths at width 1; the stem has the first stage's width (64). */
@@ -52,7 +53,7 @@ export function iresnetSpec(spec: {
   const problem = specProblem(full);
   if (problem !== undefined) {
     throw new GabnError('config', `invalid iResNet configuration: ${problem}`, {
-      expected: 'depth 18, 34, 50 or 100; width > 0; input size ≥ 16; embedding size ≥ 1',
+      expected: 'depth 18, 34, 50, 100 or 200; width > 0; input size ≥ 16; embedding size ≥ 1',
     });
   }
   return full;
@@ -110,7 +111,7 @@ export function parseSpecName(name: string): IResNetSpec {
   if (match === null) {
     throw new GabnError('config', `unknown architecture '${name}'`, {
       expected:
-        'iresnet18|34|50|100, optionally -w<width>, -<input size>, -e<embedding size>, e.g. iresnet18-w0.25-56',
+        'iresnet18|34|50|100|200, optionally -w<width>, -<input size>, -e<embedding size>, e.g. iresnet18-w0.25-56',
     });
   }
   return iresnetSpec({

@@ -49,6 +49,7 @@ function summarise(id: string, dir: string, json: Record<string, unknown>): Chec
     groups: json.groups as string[],
     classCount: json.classCount as number,
     hasHead: json.head !== undefined,
+    trainable: architecture.family === 'iresnet',
   };
 }
 
@@ -58,7 +59,8 @@ function summarise(id: string, dir: string, json: Record<string, unknown>): Chec
  * mirror image); what differs is whether the checkpoint has an identity head.
  */
 function methodsOf(summary: CheckpointSummary): AttributionMethod[] {
-  return methodsFor({ head: summary.hasHead, stages: true, partner: true });
+  // A TensorFlow.js graph is run whole: no cut at its last stage, so no Grad-CAM.
+  return methodsFor({ head: summary.hasHead, stages: summary.family !== 'tfjs-graph', partner: true });
 }
 
 export function createCheckpointRegistry() {

@@ -13,6 +13,10 @@
  *   quotient (1,500 copies in a GABN step): share the buffer there too. Its cast to bool stores
  *   each value truncated to a byte (-2.5 gives 254, 0.5 and 256 give false): a comparison with 0.
  * - Sum and Mean over leading axes transpose the whole tensor first: one average pooling instead.
+ * - DepthwiseConv2dNativeBackpropInput and ...Filter are missing, so no gradient passes a depthwise
+ *   convolution (imported graph models such as MobileFaceNet; the fused op asks for both): each is
+ *   the gradient of the ordinary convolution whose filter is block-diagonal,
+ *   W'[kh,kw,c,c·m+j] = W[kh,kw,c,j], the filter gradient read off its diagonal blocks.
  */
 import type { KernelConfig, KernelFunc, Tensor, Tensor4D, TensorInfo } from '@tensorflow/tfjs-core';
 import type { tf as TF } from '../tf.ts';
@@ -240,12 +244,55 @@ function leadingAxesReduction(tf: Tf, kernelName: 'Sum' | 'Mean'): KernelFunc {
   };
 }
 
+/** dx of a depthwise convolution (dilation 1), through the equivalent block-diagonal convolution. */
+export function depthwiseInputGradient(
+  tf: Tf,
+  dy: Tensor4D,
+  filter: Tensor4D,
+  inputShape: [number, number, number, number],
+  strides: [number, number],
+  pad: Pad,
+  dimRoundingMode: Rounding,
+): Tensor4D {
+  const [kh, kw, c, m] = filter.shape;
+  const eye = tf.reshape(tf.eye(c), [1, 1, c, c, 1]);
+  const dense = tf.reshape(tf.mul(tf.reshape(filter, [kh, kw, 1, c, m]), eye), [
+    kh,
+    kw,
+    c,
+    c * m,
+  ]) as Tensor4D;
+  return conv2dInputGradient(tf, dy, dense, inputShape, strides, pad, dimRoundingMode);
+}
+
+/** dW of a depthwise convolution [kh, kw, C, m]: the diagonal blocks of the dense filter gradient. */
+export function depthwiseFilterGradient(
+  tf: Tf,
+  x: Tensor4D,
+  dy: Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: [number, number],
+  pad: Pad,
+  dimRoundingMode: Rounding,
+): Tensor4D {
+  const [kh, kw, c, m] = filterShape;
+  const dense = conv2dFilterGradient(tf, x, dy, [kh, kw, c, c * m], strides, pad, dimRoundingMode);
+  const eye = tf.reshape(tf.eye(c), [1, 1, c, c, 1]);
+  return tf.sum(tf.mul(tf.reshape(dense, [kh, kw, c, c, m]), eye), 2) as Tensor4D;
+}
+
 export function wasmKernels(tf: Tf): { configs: KernelConfig[]; replaced: string[] } {
   const filterGradient = convGradientKernel(tf, 'Conv2DBackpropFilter', 'filterShape', (k) =>
     conv2dFilterGradient(tf, k.inputs.x!, k.inputs.dy!, k.shape, k.strides, k.pad, k.dimRoundingMode),
   );
   const inputGradient = convGradientKernel(tf, 'Conv2DBackpropInput', 'inputShape', (k) =>
     conv2dInputGradient(tf, k.inputs.dy!, k.inputs.filter!, k.shape, k.strides, k.pad, k.dimRoundingMode),
+  );
+  const depthwiseGradient = convGradientKernel(tf, 'DepthwiseConv2dNativeBackpropInput', 'inputShape', (k) =>
+    depthwiseInputGradient(tf, k.inputs.dy!, k.inputs.filter!, k.shape, k.strides, k.pad, k.dimRoundingMode),
+  );
+  const depthwiseFilter = convGradientKernel(tf, 'DepthwiseConv2dNativeBackpropFilter', 'filterShape', (k) =>
+    depthwiseFilterGradient(tf, k.inputs.x!, k.inputs.dy!, k.shape, k.strides, k.pad, k.dimRoundingMode),
   );
   const stockIdentity = stockKernel(tf, 'Identity');
   const identity: KernelFunc = (args) => {
@@ -270,6 +317,8 @@ export function wasmKernels(tf: Tf): { configs: KernelConfig[]; replaced: string
   const configs: KernelConfig[] = [
     { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: filterGradient },
     { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: inputGradient },
+    { kernelName: 'DepthwiseConv2dNativeBackpropInput', backendName: 'wasm', kernelFunc: depthwiseGradient },
+    { kernelName: 'DepthwiseConv2dNativeBackpropFilter', backendName: 'wasm', kernelFunc: depthwiseFilter },
     { kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity },
     { kernelName: 'Cast', backendName: 'wasm', kernelFunc: cast },
     { kernelName: 'Sum', backendName: 'wasm', kernelFunc: leadingAxesReduction(tf, 'Sum') },

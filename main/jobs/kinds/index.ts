@@ -6,6 +6,7 @@ import type { JobKind } from '../../api/contract.ts';
 import type { JobContext } from '../protocol.ts';
 import { runDemoWorkspaceJob } from './demo-workspace.ts';
 import { runGroupAveragesJob } from './group-averages.ts';
+import { runImportModelJob } from './import-model.ts';
 import { runSynthJob } from './synth.ts';
 
 // Each kind reads its own parameters' type; the worker hands over what config.json holds.
@@ -15,4 +16,5 @@ export const JOB_KINDS = {
   synth: runSynthJob,
   'group-averages': runGroupAveragesJob,
   'demo-workspace': runDemoWorkspaceJob,
+  'import-model': runImportModelJob,
 } satisfies Record<JobKind, JobKindRunner>;

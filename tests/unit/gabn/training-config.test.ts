@@ -74,7 +74,7 @@ describe('training configuration', () => {
     }
     expect(message).toMatch(/epochs is 0 \(expected an integer in \[1, 10000\]\)/);
     expect(message).toMatch(/confidence.threshold is 1.5 \(expected a number in \[0, 1\]\)/);
-    expect(message).toMatch(/model.depth is 20 \(expected one of 18, 34, 50, 100\)/);
+    expect(message).toMatch(/model.depth is 20 \(expected one of 18, 34, 50, 100, 200\)/);
   });
   it('refuses non-increasing milestones, contradictory modules and a micro-batch above the batch', () => {
     expect(() =>

@@ -104,6 +104,7 @@ describe('checkpoints store', () => {
       groups: [],
       classCount: 6,
       hasHead: true,
+      trainable: true,
     };
     const detail: CheckpointDetail = {
       ...summary,
