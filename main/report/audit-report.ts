@@ -40,6 +40,8 @@ export interface AuditReportInput {
   readonly rocPoints?: number;
   /** A paired bootstrap of a second score set on the same pairs, and that set's input file. */
   readonly comparison?: { readonly result: PairedComparison; readonly candidate: InputFile } | null;
+  /** The same, already made into its report form (comparisonReport). */
+  readonly comparisonReport?: ComparisonReport | null;
 }
 
 function pairedDifference(d: PairedDifference): PairedDifferenceReport {
@@ -51,7 +53,7 @@ function pairedDifference(d: PairedDifference): PairedDifferenceReport {
   };
 }
 
-function comparisonReport(input: AuditReportInput['comparison']): ComparisonReport | null {
+export function comparisonReport(input: AuditReportInput['comparison']): ComparisonReport | null {
   if (input === undefined || input === null) return null;
   const { result, candidate } = input;
   return {
@@ -230,6 +232,6 @@ export function buildAuditReport(input: AuditReportInput): AuditReport {
     protocol: protocolDescription,
     groups,
     overall,
-    comparison: comparisonReport(input.comparison),
+    comparison: input.comparisonReport ?? comparisonReport(input.comparison),
   };
 }

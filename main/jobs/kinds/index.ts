@@ -4,6 +4,7 @@
  */
 import type { JobKind } from '../../api/contract.ts';
 import type { JobContext } from '../protocol.ts';
+import { runAuditJob } from './audit.ts';
 import { runDemoWorkspaceJob } from './demo-workspace.ts';
 import { runGroupAveragesJob } from './group-averages.ts';
 import { runSynthJob } from './synth.ts';
@@ -15,4 +16,5 @@ export const JOB_KINDS = {
   synth: runSynthJob,
   'group-averages': runGroupAveragesJob,
   'demo-workspace': runDemoWorkspaceJob,
+  audit: runAuditJob,
 } satisfies Record<JobKind, JobKindRunner>;

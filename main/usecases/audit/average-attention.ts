@@ -9,13 +9,16 @@ import { attentionOverlayPng, encodePng, type RgbImage } from '../../report/figu
 import type { HtmlOptions } from '../../report/html.ts';
 import { extractAttention } from '../attention/attention-over-dataset.ts';
 
+/** Per group: the average face (left out with noFaces) and the average attention map, as PNG bytes. */
+export type AttentionFigures = NonNullable<HtmlOptions['attention']>;
+
 export async function averageAttentionFigures(
   checkpoint: string,
   dataset: Dataset,
   perGroup: number,
   noFaces: boolean,
   hooks: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
-): Promise<NonNullable<HtmlOptions['attention']>> {
+): Promise<AttentionFigures> {
   const embedder = await loadEmbedder(checkpoint);
   try {
     const result = await extractAttention(embedder, dataset, {
