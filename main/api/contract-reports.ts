@@ -87,7 +87,10 @@ export interface ReportView extends ReportSummary {
     readonly verdict: ComparisonVerdict;
   }[];
   /** Per report, its groups' average face and attention map: files of the run folder (jobId). */
-  readonly attention: ({ group: string; averageFace?: string; averageGam: string }[] | null)[];
+  readonly attention: (
+    | { group: string; averageFace?: string; averageGam: string; averageGamOnGrey?: string }[]
+    | null
+  )[];
   /** The dataset of a checkpoint audit, opened so that its images can be shown and browsed. */
   readonly dataset?: { readonly id: string; readonly path: string };
   /** Per report: the audited checkpoint, opened (null for scores or a checkpoint no longer there). */

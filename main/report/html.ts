@@ -16,8 +16,16 @@ export interface HtmlOptions {
   readonly title?: string;
   /** Names of the reports in the side-by-side table (default: their first input's file name). */
   readonly labels?: readonly string[];
-  /** Average attention maps per group, as PNG data, when a model was audited. */
-  readonly attention?: readonly { group: string; averageFacePng?: Uint8Array; averageGamPng: Uint8Array }[];
+  /**
+   * Average attention maps per group, as PNG data, when a model was audited. The map is drawn over
+   * the average face unless faces are left out; averageGamOnGreyPng is the same map over grey.
+   */
+  readonly attention?: readonly {
+    group: string;
+    averageFacePng?: Uint8Array;
+    averageGamPng: Uint8Array;
+    averageGamOnGreyPng?: Uint8Array;
+  }[];
   /** Leave every face image out (biometric data). */
   readonly noFaces?: boolean;
   /**
@@ -153,7 +161,9 @@ function attentionSection(options: HtmlOptions): string {
         !options.noFaces && a.averageFacePng
           ? `<img alt="average face of ${e(a.group)}" src="${dataUri(a.averageFacePng)}">`
           : '';
-      return `<figure>${face}<img alt="average attention map of ${e(a.group)}" src="${dataUri(a.averageGamPng)}"><figcaption>${e(a.group)}</figcaption></figure>`;
+      // Over the face, the map shows the face: without faces, the map over grey.
+      const gam = options.noFaces && a.averageGamOnGreyPng ? a.averageGamOnGreyPng : a.averageGamPng;
+      return `<figure>${face}<img alt="average attention map of ${e(a.group)}" src="${dataUri(gam)}"><figcaption>${e(a.group)}</figcaption></figure>`;
     })
     .join('');
   return `<h2>Average gradient attention per group</h2><div class="charts">${cells}</div>`;

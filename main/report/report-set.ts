@@ -24,7 +24,10 @@ export interface AttentionFiles {
   readonly group: string;
   /** Absent when faces were left out. */
   readonly averageFace?: string;
+  /** Over the average face, unless faces were left out (then over grey). */
   readonly averageGam: string;
+  /** The same map over grey, for a report without faces, when averageGam shows the face. */
+  readonly averageGamOnGrey?: string;
 }
 
 export interface AuditSetDocument {

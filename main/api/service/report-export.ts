@@ -42,7 +42,10 @@ async function attentionOf(doc: ReportDocument, noFaces: boolean): Promise<HtmlO
   const dir = path.dirname(doc.file);
   const out: NonNullable<HtmlOptions['attention']>[number][] = [];
   for (const f of files) {
-    const averageGamPng = await readFile(path.join(dir, f.averageGam));
+    // Without faces, the map over grey: the one over the face shows the face through it.
+    const averageGamPng = await readFile(
+      path.join(dir, noFaces ? (f.averageGamOnGrey ?? f.averageGam) : f.averageGam),
+    );
     const averageFacePng =
       !noFaces && f.averageFace ? await readFile(path.join(dir, f.averageFace)) : undefined;
     out.push({ group: f.group, averageGamPng, ...(averageFacePng ? { averageFacePng } : {}) });

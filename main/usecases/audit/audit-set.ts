@@ -56,12 +56,16 @@ export async function writeAuditSet(dir: string, outcome: AuditOutcome, noFaces:
     for (const [g, figure] of figures.entries()) {
       const averageGam = path.posix.join('attention', String(k), `${g}-gam.png`);
       await writeFileAtomic(path.join(dir, averageGam), figure.averageGamPng);
-      let averageFace: string | undefined;
-      if (!noFaces && figure.averageFacePng) {
-        averageFace = path.posix.join('attention', String(k), `${g}-face.png`);
+      const entry: AttentionFiles = { group: figure.group, averageGam };
+      if (!noFaces && figure.averageFacePng && figure.averageGamOnGreyPng) {
+        const averageFace = path.posix.join('attention', String(k), `${g}-face.png`);
+        const averageGamOnGrey = path.posix.join('attention', String(k), `${g}-gam-on-grey.png`);
         await writeFileAtomic(path.join(dir, averageFace), figure.averageFacePng);
+        await writeFileAtomic(path.join(dir, averageGamOnGrey), figure.averageGamOnGreyPng);
+        files.push({ ...entry, averageFace, averageGamOnGrey });
+      } else {
+        files.push(entry);
       }
-      files.push({ group: figure.group, averageGam, ...(averageFace ? { averageFace } : {}) });
     }
     attention.push(files);
   }

@@ -29,7 +29,7 @@ export async function averageAttentionFigures(
       ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
     });
     const scale = Math.max(1, Math.round(224 / embedder.inputSize));
-    const out: { group: string; averageFacePng?: Uint8Array; averageGamPng: Uint8Array }[] = [];
+    const out: AttentionFigures[number][] = [];
     for (const g of result.groups) {
       const max = Math.max(...g.averageMap, 1e-30);
       const map = g.averageMap.map((v) => v / max);
@@ -37,15 +37,19 @@ export async function averageAttentionFigures(
         ...g.averageFace,
         pixels: new Uint8Array(g.averageFace.pixels.length).fill(128),
       };
-      const averageGamPng = await attentionOverlayPng(noFaces ? grey : g.averageFace, map, {
-        colormap: 'inferno',
-        opacity: 1,
-        scale,
-      });
+      const overlay = (face: RgbImage) =>
+        attentionOverlayPng(face, map, { colormap: 'inferno', opacity: 1, scale });
+      // Drawn over the face, the map shows the face too: the grey one is what a report without faces holds.
+      const averageGamOnGreyPng = await overlay(grey);
       out.push(
         noFaces
-          ? { group: g.group, averageGamPng }
-          : { group: g.group, averageFacePng: await encodePng(g.averageFace, scale), averageGamPng },
+          ? { group: g.group, averageGamPng: averageGamOnGreyPng }
+          : {
+              group: g.group,
+              averageFacePng: await encodePng(g.averageFace, scale),
+              averageGamPng: await overlay(g.averageFace),
+              averageGamOnGreyPng,
+            },
       );
     }
     return out;

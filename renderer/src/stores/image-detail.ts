@@ -27,6 +27,8 @@ export interface Target {
   /** The checkpoint has an identity head (the GAM proper); else the pair GAM is its attention map. */
   readonly hasHead: boolean;
   readonly inputSize: number;
+  /** A pair's other image (a pair from the audit): the map is then the pair GAM against it. */
+  readonly partnerId?: number;
 }
 
 export const useImageDetailStore = defineStore('imageDetail', () => {
@@ -53,10 +55,15 @@ export const useImageDetailStore = defineStore('imageDetail', () => {
   const error = ref<string>();
   let generation = 0;
 
-  /** The attention method shown: Grad-CAM when toggled, else the GAM (pair GAM without a head). */
+  /** The attention method shown: Grad-CAM when toggled, else the GAM (pair GAM without a head or for a pair). */
   const method = computed<AttributionMethod>(() =>
-    gradCam.value ? 'grad-cam' : target.value?.hasHead === false ? 'pair-gam' : 'gam',
+    gradCam.value
+      ? 'grad-cam'
+      : target.value?.hasHead === false || target.value?.partnerId !== undefined
+        ? 'pair-gam'
+        : 'gam',
   );
+  const partner = () => (target.value?.partnerId === undefined ? {} : { partnerId: target.value.partnerId });
 
   async function show(next: Target): Promise<void> {
     const changedModel = target.value?.inputSize !== next.inputSize;
@@ -85,6 +92,7 @@ export const useImageDetailStore = defineStore('imageDetail', () => {
         datasetId: t.datasetId,
         imageId: t.imageId,
         method: method.value,
+        ...partner(),
       });
       if (mine !== generation) return;
       map.value = {
@@ -122,6 +130,7 @@ export const useImageDetailStore = defineStore('imageDetail', () => {
         w: maskWidth.value,
         seed: seed.value,
         method: method.value,
+        ...partner(),
       });
       if (target.value?.imageId === request.imageId && target.value.checkpointId === request.checkpointId) {
         rects.value = result.rects;

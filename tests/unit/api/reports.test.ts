@@ -241,6 +241,14 @@ describe('the reports of the workspace', () => {
     expect(bareHtml).not.toContain('alt="average face of');
     expect(bareHtml.match(/alt="average attention map of/g)).toHaveLength(4);
     expect(bareHtml).toContain('Face images are left out of this report.');
+    // The maps drawn over the average face would show it: the report without faces has them over grey.
+    const grey = readFileSync(path.join(job.runDir, 'attention', '0', '0-gam-on-grey.png')).toString(
+      'base64',
+    );
+    const overFace = readFileSync(path.join(job.runDir, 'attention', '0', '0-gam.png')).toString('base64');
+    expect(bareHtml).toContain(grey);
+    expect(bareHtml).not.toContain(overFace);
+    expect(html).toContain(overFace);
     expect(bare.fileName).toBe('audit-tiny-vs-other.html');
     const json = JSON.parse(
       Buffer.from(

@@ -124,6 +124,14 @@ describe('HTML report', () => {
     expect(renderHtmlReport([r], { attention }).match(/data:image/g)).toHaveLength(2);
     const withoutFaces = renderHtmlReport([r], { attention, noFaces: true });
     expect(withoutFaces.match(/data:image/g)).toHaveLength(1);
+    // A map drawn over the face is replaced by the one over grey when faces are left out.
+    const grey = new Uint8Array([137, 80, 78, 71, 1]);
+    const both = renderHtmlReport([r], {
+      attention: [{ ...attention[0]!, averageGamOnGreyPng: grey }],
+      noFaces: true,
+    });
+    expect(both).toContain(Buffer.from(grey).toString('base64'));
+    expect(both).not.toContain(`base64,${Buffer.from(png).toString('base64')}"`);
     expect(withoutFaces).toContain('Face images are left out of this report.');
   });
 
