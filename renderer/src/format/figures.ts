@@ -24,7 +24,12 @@ export function estimate(e: Estimate, digits = 2, scale = 1): string {
 /** A max/min ratio, infinite when some group made no error: "infinite: group-c made no false matches". */
 export function ratio(e: Estimate, zeroGroups: readonly string[], what: string): string {
   if (e.value !== null) return estimate(e);
-  const who = zeroGroups.length > 0 ? zeroGroups.join(', ') : 'a group';
+  const who =
+    zeroGroups.length === 0
+      ? 'a group'
+      : zeroGroups.length === 1
+        ? zeroGroups[0]
+        : `${zeroGroups.slice(0, -1).join(', ')} and ${zeroGroups.at(-1)}`;
   const lower = e.interval?.lower;
   return `infinite: ${who} made no ${what}${lower === null || lower === undefined ? '' : ` (95% interval from ${lower.toFixed(2)} up)`}`;
 }
