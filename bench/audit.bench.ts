@@ -152,6 +152,8 @@ if (chromiumThere) {
     for (const cache of ['cold', 'embeddings cached']) {
       const clicked = now();
       await page.click('[data-testid="audit-run"]');
+      // The result of the run before goes as soon as the new audit has started.
+      await page.waitForSelector('[data-testid="audit-result"]', { state: 'detached', timeout: 60_000 });
       await page.waitForSelector('[data-testid="accuracy-chart"] canvas', { timeout: 600_000 });
       const first = now() - clicked;
       await page.waitForSelector('[data-testid="audit-result"]:not(:has([data-testid="preliminary"]))', {
