@@ -226,7 +226,7 @@ th[scope=row]{text-align:left;white-space:nowrap}th{background:#f4f5f7}.ci{color
 img{image-rendering:pixelated;width:224px;height:224px;margin-right:4px}code{font-size:12px;word-break:break-all}
 .note{background:#f4f5f7;border-left:3px solid #0072B2;padding:6px 10px}.verdict{margin:4px 0 18px;padding-left:20px}
 h2,caption{break-after:avoid}figure,table,tr,.verdict li{break-inside:avoid}
-@media print{body{margin:0;max-width:none;font-size:11px}th,td{padding:3px 5px}.ci{font-size:10px}svg{width:340px;height:auto}img{width:150px;height:150px}}`;
+@media print{body{margin:0;padding:0;max-width:none;font-size:11px}th,td{padding:3px 5px}.ci{font-size:10px}svg{width:330px;height:auto}img{width:150px;height:150px}}`;
 
 export function renderHtmlReport(reports: readonly AuditReport[], options: HtmlOptions = {}): string {
   if (reports.length === 0) throw new Error('renderHtmlReport needs at least one report');
