@@ -1,8 +1,29 @@
 /**
- * The browser host for the app benchmark: `gabn serve` as a child process (as a user starts it), the
- * URL it announces, and calls to its HTTP API with the token as a bearer credential.
+ * The browser host for the app benchmarks: the demo workspace they run on, `gabn serve` as a child
+ * process (as a user starts it), the URL it announces, and calls to its HTTP API with the token as a
+ * bearer credential.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { missingDemoParts, prepareDemoWorkspace } from '../main/usecases/workspace/demo-workspace.ts';
+
+/** $GABN_WORKSPACE, else ~/.gabn-studio/demo when it is ready, else one of our own under the temp folder. */
+export async function benchWorkspace(): Promise<string> {
+  const home = path.join(os.homedir(), '.gabn-studio', 'demo');
+  const chosen =
+    process.env.GABN_WORKSPACE ??
+    (existsSync(home) && missingDemoParts(home).length === 0
+      ? home
+      : path.join(os.tmpdir(), 'gabn-bench-app-demo'));
+  const missing = missingDemoParts(chosen);
+  if (missing.length > 0) {
+    console.log(`preparing the demo workspace ${chosen} (${missing.join(', ')})…`);
+    await prepareDemoWorkspace(chosen, { log: (line) => console.log(`  ${line}`) });
+  }
+  return chosen;
+}
 
 export interface Host {
   readonly process: ChildProcess;

@@ -13,16 +13,11 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { HEADLESS_CHROMIUM_ARGS } from '../main/base/host-programs.ts';
 import { ensureRendererBuilt } from '../main/cli/renderer-build.ts';
-import {
-  demoCheckpoints,
-  demoLayout,
-  missingDemoParts,
-  prepareDemoWorkspace,
-} from '../main/usecases/workspace/demo-workspace.ts';
+import { demoCheckpoints, demoLayout } from '../main/usecases/workspace/demo-workspace.ts';
 import { clickToOverlay, scrollGrid } from './app-browser.ts';
 import { makeGridDataset } from './app-grid-dataset.ts';
-import { startServe } from './app-host.ts';
-import { median, runTorchReference } from './timing.ts';
+import { benchWorkspace, startServe } from './app-host.ts';
+import { median, runTorchReference, tableLines } from './timing.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CACHED_REPEATS = 20;
@@ -41,22 +36,6 @@ function percentile(values: readonly number[], p: number): number {
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 function elapsedMs(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-/** $GABN_WORKSPACE, else ~/.gabn-studio/demo when it is ready, else one of our own under the temp folder. */
-async function benchWorkspace(): Promise<string> {
-  const home = path.join(os.homedir(), '.gabn-studio', 'demo');
-  const chosen =
-    process.env.GABN_WORKSPACE ??
-    (existsSync(home) && missingDemoParts(home).length === 0
-      ? home
-      : path.join(os.tmpdir(), 'gabn-bench-app-demo'));
-  const missing = missingDemoParts(chosen);
-  if (missing.length > 0) {
-    console.log(`preparing the demo workspace ${chosen} (${missing.join(', ')})…`);
-    await prepareDemoWorkspace(chosen, { log: (line) => console.log(`  ${line}`) });
-  }
-  return chosen;
 }
 
 try {
@@ -293,15 +272,10 @@ try {
   host.stop();
 }
 
-const header = ['measurement', 'n', 'median', 'p95', 'target / note'];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-const line = (r: string[]) => r.map((c, i) => (c ?? '').padEnd(widths[i]!)).join(' | ');
 console.log(
   `\nThe app through the browser host (${os.cpus().length} cores, a shared and busy machine: figures vary between runs)`,
 );
-console.log(line(header));
-console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
-for (const r of rows) console.log(line(r));
+for (const l of tableLines(['measurement', 'n', 'median', 'p95', 'target / note'], rows)) console.log(l);
 console.log(
   "Cold pair GAM: the whole request (aligning the image and its genuine partner, the partner's embedding, forward and backward, overlay PNG). " +
     "PyTorch: partner embedding + forward/backward + channel max on a network of face-api's shape with random weights (bench/torch/app_face_api_pair_gam.py), CPU.",

@@ -43,3 +43,10 @@ export function runTorchReference(script: string, args: string[] = []): TorchRes
 export function formatSeconds(s: number): string {
   return s < 1e-3 ? `${(s * 1e6).toFixed(0)} us` : s < 1 ? `${(s * 1e3).toFixed(1)} ms` : `${s.toFixed(2)} s`;
 }
+
+/** A table as text lines: the header, a rule, then the rows, columns padded to their widest cell. */
+export function tableLines(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]) => r.map((c, i) => (c ?? '').padEnd(widths[i]!)).join(' | ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)];
+}

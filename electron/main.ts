@@ -16,7 +16,7 @@ import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron
 import ts from 'typescript';
 import { OutsideError, resolveContained } from '../main/api/containment.ts';
 import { API_EVENTS } from '../main/api/contract.ts';
-import { contentSecurityPolicy } from '../main/api/csp.ts';
+import { contentSecurityPolicy, REPORT_CSP } from '../main/api/csp.ts';
 import { STATIC_TYPES } from '../main/api/http.ts';
 import { createMediaServer } from '../main/api/media.ts';
 import { createRemoteService } from '../main/api/remote-service.ts';
@@ -24,6 +24,7 @@ import type { HostedService } from '../main/api/service.ts';
 import { errorFields } from '../main/base/errors.ts';
 import { defaultWorkspace } from '../main/usecases/workspace/workspace.ts';
 import { APP_ORIGIN, handleValidated, registerApi } from './ipc.ts';
+import { saveReport } from './report-export.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DIST = path.resolve(HERE, '../renderer/dist');
@@ -72,7 +73,11 @@ function serveApp(service: HostedService): (request: Request) => Promise<Respons
       const segments = url.pathname.split('/').slice(1).map(decodeURIComponent);
       if (segments[0] === 'media') {
         const bytes = await media.get(segments.slice(1), url.searchParams);
-        return respond(Buffer.from(bytes.base64, 'base64'), bytes.mime);
+        // A report shown in the app's frame: its own policy, no script, in a sandbox of its own.
+        const extra: Record<string, string> = bytes.mime.startsWith('text/html')
+          ? { 'Content-Security-Policy': REPORT_CSP }
+          : {};
+        return respond(Buffer.from(bytes.base64, 'base64'), bytes.mime, 200, extra);
       }
       const relative = url.pathname === '/' ? 'index.html' : `.${decodeURIComponent(url.pathname)}`;
       const file = resolveContained([DIST], relative, DIST);
@@ -138,6 +143,7 @@ async function start(): Promise<void> {
     });
     return result.canceled ? undefined : result.filePaths[0];
   });
+  handleValidated(ipcMain, 'gabn:save-report', (request) => saveReport(window, service, request));
   const offs = API_EVENTS.map((event) =>
     service.on(event, (payload) => {
       if (!window.isDestroyed()) window.webContents.send('gabn:event', { event, payload });

@@ -1,8 +1,9 @@
 /**
  * The preload of the sandboxed renderer: exposes the contract as `window.gabn` through contextBridge,
  * and nothing else — a `call` limited to the contract's methods, an event subscription limited to its
- * events, and the native folder dialog. It runs in Electron's sandbox, so it is compiled to a single
- * CommonJS file that requires only 'electron' (main.ts does that at start) and imports only types.
+ * events, the native folder and file dialogs, and saving a report (save dialog, printToPDF). It runs
+ * in Electron's sandbox, so it is compiled to a single CommonJS file that requires only 'electron'
+ * (main.ts does that at start) and imports only types.
  */
 import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron';
 import type { ApiEventName, ApiEvents, ApiMethod } from '../main/api/contract.ts';
@@ -27,6 +28,9 @@ const METHODS = [
   'cancelJob',
   'listJobs',
   'readRunFile',
+  'listReports',
+  'openReport',
+  'exportReport',
 ] as const satisfies readonly ApiMethod[];
 // The list above is the contract's, no more and no less (a compile error otherwise).
 const everyMethod: Exclude<ApiMethod, (typeof METHODS)[number]> extends never ? true : never = true;
@@ -63,5 +67,8 @@ contextBridge.exposeInMainWorld('gabn', {
   },
   pickCsvFile(title: string): Promise<string | undefined> {
     return ipcRenderer.invoke('gabn:pick-csv-file', String(title).slice(0, 200));
+  },
+  saveReport(request: unknown): Promise<string | undefined> {
+    return ipcRenderer.invoke('gabn:save-report', request);
   },
 });

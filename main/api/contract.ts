@@ -7,11 +7,19 @@
 
 import type { AttributionMethod } from '../gabn/attribution-methods.ts';
 import type { Estimate } from '../report/report-model.ts';
+import type {
+  AuditJobParams,
+  ReportExportRequest,
+  ReportFile,
+  ReportSummary,
+  ReportView,
+} from './contract-reports.ts';
 
 export type { AttributionMethod } from '../gabn/attribution-methods.ts';
 export type { AuditReport, Estimate, JsonInterval } from '../report/report-model.ts';
+export type * from './contract-reports.ts';
 export type MaskKind = 'sfre' | 'random';
-export type JobKind = 'synth' | 'group-averages' | 'demo-workspace' | 'import-model';
+export type JobKind = 'synth' | 'group-averages' | 'demo-workspace' | 'import-model' | 'audit';
 export type JobState =
   | 'queued'
   | 'running'
@@ -154,6 +162,8 @@ export interface AttributionRequest {
   readonly datasetId: string;
   readonly imageId: number;
   readonly method: AttributionMethod;
+  /** The pair methods' partner (a pair the audit lists); default the image's first genuine partner. */
+  readonly partnerId?: number;
 }
 
 export interface AttributionMap {
@@ -190,6 +200,8 @@ export interface MaskRequest {
   readonly centres?: 'raw' | 'smoothed';
   /** The map SFRE follows (default: the GAM if the checkpoint has a head, else the pair GAM). */
   readonly method?: AttributionMethod;
+  /** The partner of a pair method's map, as in AttributionRequest. */
+  readonly partnerId?: number;
 }
 
 export interface MaskRect {
@@ -309,6 +321,7 @@ export interface JobParams {
     method?: AttributionMethod;
     seed: number;
   };
+  audit: AuditJobParams;
 }
 
 export interface RunFileRequest {
@@ -333,7 +346,9 @@ export interface GabnApi {
   listPairs(request: PairsRequest): Promise<PairsResult>;
   /** Starts a 'group-averages' job; its result is a GroupAveragesResult. */
   groupAverages(request: GroupAveragesRequest): Promise<JobInfo>;
-  startJob(request: { kind: 'synth'; params: SynthJobParams }): Promise<JobInfo>;
+  startJob(
+    request: { kind: 'synth'; params: SynthJobParams } | { kind: 'audit'; params: AuditJobParams },
+  ): Promise<JobInfo>;
   /**
    * Makes what the workspace's demo lacks (synthetic faces, demo checkpoints) in a 'demo-workspace'
    * job, or returns the one already running; 'workspace-changed' follows when it succeeds.
@@ -347,6 +362,12 @@ export interface GabnApi {
   cancelJob(id: string): Promise<JobInfo>;
   listJobs(): Promise<JobInfo[]>;
   readRunFile(request: RunFileRequest): Promise<ImageBytes>;
+  /** Every report in the workspace: the app's audits, `gabn audit --out` files, ablations. */
+  listReports(): Promise<ReportSummary[]>;
+  /** A report with what the app shows of it (images, checkpoints and dataset opened). */
+  openReport(id: string): Promise<ReportView>;
+  /** A report rendered as HTML, PDF (printed by Chromium), JSON or CSV, faces left out on request. */
+  exportReport(request: ReportExportRequest): Promise<ReportFile>;
 }
 
 export type ApiMethod = keyof GabnApi;
@@ -371,6 +392,9 @@ export const API_METHODS = [
   'cancelJob',
   'listJobs',
   'readRunFile',
+  'listReports',
+  'openReport',
+  'exportReport',
 ] as const satisfies readonly ApiMethod[];
 
 export type ApiArgument<M extends ApiMethod> = Parameters<GabnApi[M]> extends [infer A] ? A : undefined;

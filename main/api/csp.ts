@@ -16,3 +16,9 @@ export function contentSecurityPolicy(extraConnect: readonly string[] = []): str
     "frame-ancestors 'none'",
   ].join('; ');
 }
+
+/**
+ * The policy of a report page shown inside the app (media/report/…): what the report's own meta tag
+ * says (no script, no network, images inline), and a sandbox of its own.
+ */
+export const REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox";

@@ -13,6 +13,7 @@
  *   GET  /media/image/<d>/<i>       an image as stored (?aligned=N: aligned to the template at N px)
  *   GET  /media/gam/<c>/<d>/<i>     its attention overlay as PNG (?method, colormap, opacity)
  *   GET  /media/run/<job>/<file>    a file of a job's run directory
+ *   GET  /media/report/<id>.html    a report as the app shows it (?faces=0: face images left out)
  *   GET  /files/<absolute path>     a file inside an opened dataset, checkpoint or run
  *   WS   /events                    job-progress, job-log and job-finished events
  */
@@ -27,7 +28,7 @@ import { WebSocketServer } from 'ws';
 import { errorFields, GabnError, isGabnError } from '../base/errors.ts';
 import { OutsideError, resolveContained } from './containment.ts';
 import { API_EVENTS, type ImageBytes } from './contract.ts';
-import { contentSecurityPolicy } from './csp.ts';
+import { contentSecurityPolicy, REPORT_CSP } from './csp.ts';
 import { createMediaServer } from './media.ts';
 import type { HostedService } from './service.ts';
 import { isApiMethod } from './validation.ts';
@@ -132,7 +133,14 @@ function sendBytes(request: IncomingMessage, response: ServerResponse, image: Im
     return;
   }
   const body = Buffer.from(image.base64, 'base64');
-  response.writeHead(200, { ...headers, 'Content-Type': image.mime, 'Content-Length': body.length });
+  // A report shown in the app's frame: its own policy, no script, in a sandbox of its own.
+  const policy = image.mime.startsWith('text/html') ? { 'Content-Security-Policy': REPORT_CSP } : {};
+  response.writeHead(200, {
+    ...headers,
+    ...policy,
+    'Content-Type': image.mime,
+    'Content-Length': body.length,
+  });
   response.end(body);
 }
 

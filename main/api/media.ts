@@ -6,6 +6,8 @@
  *   media/gam/<checkpoint>/<dataset>/<image>.png  its attention overlay (?method, colormap, opacity),
  *                                                 kept in an in-memory LRU
  *   media/run/<job>/<file>                        a file of a job's run directory (contained in it)
+ *   media/report/<report>.html[?faces=0]          a report as the HTML the app shows (its own CSP:
+ *                                                 no script, images inline), faces left out on request
  */
 import sharp from 'sharp';
 import { GabnError } from '../base/errors.ts';
@@ -78,13 +80,24 @@ export function createMediaServer(service: HostedService, overlayEntries = 256):
         );
       }
       if (kind === 'gam') return overlay(parts, query);
+      if (kind === 'report') {
+        const file = await service.call(
+          'exportReport',
+          validateArgument('exportReport', {
+            reportId: String(parts[0] ?? '').replace(/\.html$/, ''),
+            format: 'html',
+            noFaces: query.get('faces') === '0',
+          }),
+        );
+        return { mime: file.mime, base64: file.base64, etag: file.etag };
+      }
       if (kind === 'run') {
         return service.readRunFile(
           validateArgument('readRunFile', { jobId: parts[0], file: parts.slice(1).join('/') }),
         );
       }
       throw new GabnError('missing-file', `no media '${String(kind).slice(0, 40)}'`, {
-        expected: 'image, gam or run',
+        expected: 'image, gam, run or report',
       });
     },
   };

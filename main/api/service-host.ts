@@ -28,7 +28,8 @@ function isRequest(value: unknown): value is Request {
 }
 
 function send(message: unknown): void {
-  process.send?.(message);
+  // A job that finishes while the parent goes (the app quit) has no one left to tell.
+  if (process.connected) process.send?.(message);
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ServiceOptions;

@@ -26,9 +26,12 @@ import type {
   JobInfo,
 } from './contract.ts';
 import { createAttribution } from './service/attribution.ts';
+import { auditJobParams } from './service/audits.ts';
 import { createCheckpointRegistry } from './service/checkpoints.ts';
 import { createDatasetRegistry, imageBytes, mimeOf } from './service/datasets.ts';
 import { createPairScoring } from './service/pairs.ts';
+import { exportReport } from './service/report-export.ts';
+import { createReportRegistry } from './service/reports.ts';
 import { validateArgument } from './validation.ts';
 import { createWorkQueue } from './work-queue.ts';
 
@@ -81,6 +84,7 @@ export function createService(options: ServiceOptions): GabnService {
     work,
     embeddingCacheDir: options.embeddingCacheDir,
   });
+  const reports = createReportRegistry({ workspace, checkpoints, datasets });
 
   /** Registers what the workspace holds; returns how many checkpoints and datasets are new. */
   function discoverWorkspace(): { checkpoints: number; datasets: number } {
@@ -162,6 +166,8 @@ export function createService(options: ServiceOptions): GabnService {
       });
     },
     async startJob(request) {
+      if (request.kind === 'audit')
+        return runner.start('audit', { ...auditJobParams(workspace, request.params) });
       return runner.start(request.kind, {
         ...request.params,
         out: path.resolve(workspace, request.params.out),
@@ -186,6 +192,9 @@ export function createService(options: ServiceOptions): GabnService {
       const file = resolveContained([job.runDir], request.file, job.runDir);
       return imageBytes(mimeOf(file), await readFile(file));
     },
+    listReports: async () => reports.list(),
+    openReport: async (id) => reports.open(id),
+    exportReport: (request) => exportReport(reports, request),
   };
 
   return {

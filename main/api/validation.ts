@@ -8,7 +8,9 @@ import { GabnError } from '../base/errors.ts';
 import {
   allowedKeys,
   describeProblem,
+  flag,
   integerIn,
+  numberIn,
   oneOf,
   problemsOf,
   record,
@@ -35,6 +37,28 @@ interface TextArgument {
 
 type Schema = z.ZodType | TextArgument | 'none';
 
+/** An audit job's parameters: the limits of `gabn audit` (run-audit.ts checks the combinations). */
+const auditParams = record({
+  checkpoints: z.array(text(), { error: 'a list of checkpoint paths' }).min(1).max(8).optional(),
+  data: text().optional(),
+  scores: z.array(text(), { error: 'a list of scores CSV paths' }).min(1).max(8).optional(),
+  scoreKind: oneOf(['similarity', 'distance']).optional(),
+  flip: flag().optional(),
+  bootstrap: integerIn(0, 1_000_000).optional(),
+  seed: integerIn(0, 2 ** 31 - 1).optional(),
+  targetFmrs: z
+    .array(numberIn(0, 1, { minExclusive: true }), { error: 'a list of rates in (0, 1]' })
+    .min(1)
+    .max(6)
+    .optional(),
+  attentionImages: integerIn(0, 10_000).optional(),
+  noFaces: flag().optional(),
+  formats: z
+    .array(oneOf(['csv', 'html', 'pdf']))
+    .max(3)
+    .optional(),
+});
+
 const SCHEMAS = {
   getStatus: 'none',
   listCheckpoints: 'none',
@@ -55,7 +79,13 @@ const SCHEMAS = {
     limit: integerIn(1, 100_000).default(200),
   }),
   readImage: record({ datasetId: id(), imageId: imageId(), aligned: integerIn(16, 512).optional() }),
-  computeAttribution: record({ checkpointId: id(), datasetId: id(), imageId: imageId(), method: method() }),
+  computeAttribution: record({
+    checkpointId: id(),
+    datasetId: id(),
+    imageId: imageId(),
+    method: method(),
+    partnerId: imageId().optional(),
+  }),
   computeMasks: record({
     checkpointId: id(),
     datasetId: id(),
@@ -67,6 +97,7 @@ const SCHEMAS = {
     seed: seed(),
     centres: oneOf(['raw', 'smoothed']).optional(),
     method: method().optional(),
+    partnerId: imageId().optional(),
   }),
   listPairs: record({ datasetId: id(), imageId: imageId(), checkpointId: id().optional() }),
   groupAverages: record({
@@ -91,14 +122,22 @@ const SCHEMAS = {
           size: integerIn(32, 512).optional(),
         }),
       }),
+      record({ kind: z.literal('audit'), params: auditParams }),
     ],
-    { error: 'one of synth' },
+    { error: 'one of synth, audit' },
   ),
   readRunFile: record({ jobId: id(), file: text(1024) }),
   importModel: record({
     path: text(),
     arch: oneOf(['r18', 'r34', 'r50', 'r100', 'r200']).optional(),
     force: z.boolean().optional(),
+  }),
+  listReports: 'none',
+  openReport: { text: id(), what: 'report id' },
+  exportReport: record({
+    reportId: id(),
+    format: oneOf(['html', 'pdf', 'json', 'csv']),
+    noFaces: flag().optional(),
   }),
 } satisfies Record<ApiMethod, Schema>;
 

@@ -16,8 +16,7 @@ import { phasedProgress } from './progress.ts';
 const options = {
   checkpoint: {
     type: 'strings',
-    description:
-      'a checkpoint to audit on --data (give a second one to test whether it is fairer than the first)',
+    description: 'a checkpoint to audit on --data (give more to test whether each is fairer than the first)',
   },
   data: {
     type: 'string',
@@ -41,12 +40,25 @@ const options = {
   },
   out: { type: 'strings', description: 'report file: .json, .csv, .html or .pdf (repeatable)' },
   'no-faces': { type: 'boolean', description: 'leave every face image out of the report' },
+  'target-fmr': {
+    type: 'strings',
+    description: 'a pooled target FMR that sets a global threshold (repeatable; default 0.001 and 0.01)',
+  },
   'attention-images': {
     type: 'number',
     description:
       'HTML/PDF of a checkpoint: images per group for the average attention maps (default 32; 0: none)',
   },
 } as const;
+
+function targetFmr(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value))
+    throw new GabnError('usage', `--target-fmr ${text} is not a number`, {
+      expected: 'a rate such as 0.001',
+    });
+  return value;
+}
 
 /** The request the options describe. */
 export function auditRequestOf(o: ParsedOptions, commandLine: readonly string[]): AuditRequest {
@@ -69,6 +81,7 @@ export function auditRequestOf(o: ParsedOptions, commandLine: readonly string[])
     out: (o.out as string[] | undefined) ?? [],
     noFaces: o['no-faces'] === true,
     ...(o['attention-images'] === undefined ? {} : { attentionImages: o['attention-images'] as number }),
+    ...(o['target-fmr'] === undefined ? {} : { targetFmrs: (o['target-fmr'] as string[]).map(targetFmr) }),
     commandLine,
   };
 }
@@ -123,7 +136,7 @@ async function run(args: readonly string[], context: CliContext): Promise<number
 export const auditCommand: CliCommand = {
   path: ['audit'],
   summary: 'per-group verification accuracy and fairness (STD, SER, FDR, GARBE) with intervals',
-  usage: `gabn audit --checkpoint C [--checkpoint C2] --data RFW_DIR [--no-flip] [--bootstrap N] [--seed S] --out FILE.{json,csv,html,pdf}
+  usage: `gabn audit --checkpoint C [--checkpoint C2 ...] --data RFW_DIR [--no-flip] [--bootstrap N] [--seed S] [--target-fmr F ...] --out FILE.{json,csv,html,pdf}
 gabn audit --scores FILE.csv [--score-kind similarity|distance] [--compare B.csv] [--bootstrap N] [--seed S] --out FILE.{json,csv,html,pdf}
 
 Runs insightface's 10-fold verification protocol per group, the paper's Avg/STD/SER, and beyond the
@@ -138,7 +151,9 @@ same flags, same order) and says, by a paired bootstrap, whether its STD and SER
 A checkpoint is audited on the dataset's pairs with its folds: embeddings of each aligned image plus
 its mirror image, L2-normalised, compared by squared Euclidean distance. Embeddings are cached per
 checkpoint and image ($GABN_CACHE_DIR, default ~/.cache/gabn-studio), so a second audit is fast. A
-second --checkpoint is compared with the first on the same pairs, like --compare.
+second --checkpoint is compared with the first on the same pairs, like --compare; with more (up to
+8), each is compared with the first and the HTML/PDF report shows them side by side like the paper's
+Table 4 (JSON and CSV hold the first, with its comparison with the second).
 
 Options:
 ${formatOptions(options)}`,

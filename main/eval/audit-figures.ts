@@ -28,6 +28,13 @@ export interface GroupPairs {
   readonly same: Uint8Array;
   /** Fold 0..K-1 of each pair; absent: 10 contiguous folds in the given order (KFold). */
   readonly folds?: Int32Array;
+  /** The two image files of each pair (relative to the dataset), when the pairs come from a dataset. */
+  readonly images?: readonly PairImages[];
+}
+
+export interface PairImages {
+  readonly a: string;
+  readonly b: string;
 }
 
 export interface AuditProtocol {
@@ -60,6 +67,7 @@ export interface PreparedGroup {
   readonly negatives: number;
   /** Position of the group's first pair in the concatenation of all groups. */
   readonly offset: number;
+  readonly images?: readonly PairImages[];
 }
 
 export interface PreparedAudit {
@@ -84,6 +92,11 @@ export function prepareAudit(
   const prepared: PreparedGroup[] = groups.map((g) => {
     if (names.has(g.name)) throw new GabnError('internal', `group '${g.name}' is given twice`);
     names.add(g.name);
+    if (g.images !== undefined && g.images.length !== g.distances.length)
+      throw new GabnError(
+        'internal',
+        `group '${g.name}': ${g.images.length} image pairs for ${g.distances.length} distances`,
+      );
     const folds = resolveFolds(g);
     let positives = 0;
     for (let i = 0; i < g.same.length; i++) positives += g.same[i] ? 1 : 0;
@@ -108,6 +121,7 @@ export function prepareAudit(
       positives,
       negatives,
       offset,
+      ...(g.images === undefined ? {} : { images: g.images }),
     };
     offset += g.distances.length;
     return group;

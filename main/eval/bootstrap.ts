@@ -147,6 +147,12 @@ export interface PairedComparison {
   readonly ser: PairedDifference;
   /** Avg accuracy of B − A (higher is better here, so no "fairer" p-value). */
   readonly average: { readonly observed: number; readonly interval: Interval };
+  /** Each group's accuracy of B − A, in percentage points, in group order. */
+  readonly groups: readonly {
+    readonly name: string;
+    readonly observed: number;
+    readonly interval: Interval;
+  }[];
 }
 
 /** Checks that two audits are on the same pairs: same groups, sizes, same flags and folds. */
@@ -198,6 +204,7 @@ export async function pairedBootstrap(
   const std = new Float64Array(resamples);
   const ser = new Float64Array(resamples);
   const average = new Float64Array(resamples);
+  const groups = a.groups.map(() => new Float64Array(resamples));
   for (let r = 0; r < resamples; r++) {
     await pause();
     drawResample(strata, random, weights);
@@ -206,12 +213,17 @@ export async function pairedBootstrap(
     std[r] = fb.paper.std - fa.paper.std;
     ser[r] = fb.paper.ser - fa.paper.ser;
     average[r] = fb.paper.average - fa.paper.average;
+    groups.forEach((g, k) => {
+      g[r] = 100 * (fb.groups[k]!.accuracy - fa.groups[k]!.accuracy);
+    });
     if (options.onProgress !== undefined && ((r + 1) % 10 === 0 || r + 1 === resamples)) {
       options.onProgress(r + 1, resamples);
     }
   }
-  const pa = computeFigures(a).paper;
-  const pb = computeFigures(b).paper;
+  const fa = computeFigures(a);
+  const fb = computeFigures(b);
+  const pa = fa.paper;
+  const pb = fb.paper;
   return {
     resamples,
     seed,
@@ -219,5 +231,10 @@ export async function pairedBootstrap(
     std: difference(pb.std - pa.std, std, confidence),
     ser: difference(pb.ser - pa.ser, ser, confidence),
     average: { observed: pb.average - pa.average, interval: percentileInterval(average, confidence) },
+    groups: a.groups.map((g, k) => ({
+      name: g.name,
+      observed: 100 * (fb.groups[k]!.accuracy - fa.groups[k]!.accuracy),
+      interval: percentileInterval(groups[k]!, confidence),
+    })),
   };
 }

@@ -234,6 +234,7 @@ export function groupPairDistances(
       distances: Float64Array.from(pairs, (p) => squaredDistance(unit(p.a), unit(p.b))),
       same: Uint8Array.from(pairs, (p) => (p.same ? 1 : 0)),
       folds: Int32Array.from(pairs, (p) => p.fold),
+      images: pairs.map((p) => ({ a: dataset.images[p.a]!.relative, b: dataset.images[p.b]!.relative })),
     },
     pairIndices: Int32Array.from(kept),
     dropped: all.length - kept.length,

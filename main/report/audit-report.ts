@@ -5,7 +5,13 @@
  */
 
 import { finiteOrNull } from '../base/json.ts';
-import { type AuditFigures, computeFigures, figureNames, type PreparedAudit } from '../eval/audit-figures.ts';
+import {
+  type AuditFigures,
+  computeFigures,
+  figureNames,
+  type PreparedAudit,
+  type PreparedGroup,
+} from '../eval/audit-figures.ts';
 import type { BootstrapResult, PairedComparison, PairedDifference } from '../eval/bootstrap.ts';
 import { rocCurve } from '../eval/roc.ts';
 import { verify } from '../eval/verification.ts';
@@ -13,6 +19,7 @@ import {
   type AuditReport,
   type ComparisonReport,
   type Estimate,
+  type GroupReport,
   type InputFile,
   jsonInterval,
   type PairedDifferenceReport,
@@ -20,6 +27,7 @@ import {
   type Provenance,
   REPORT_SCHEMA_VERSION,
   toEstimate,
+  type WorstPair,
 } from './report-model.ts';
 
 export interface AuditReportInput {
@@ -32,6 +40,8 @@ export interface AuditReportInput {
   readonly rocPoints?: number;
   /** A paired bootstrap of a second score set on the same pairs, and that set's input file. */
   readonly comparison?: { readonly result: PairedComparison; readonly candidate: InputFile } | null;
+  /** The same, already made into its report form (comparisonReport). */
+  readonly comparisonReport?: ComparisonReport | null;
 }
 
 function pairedDifference(d: PairedDifference): PairedDifferenceReport {
@@ -43,7 +53,7 @@ function pairedDifference(d: PairedDifference): PairedDifferenceReport {
   };
 }
 
-function comparisonReport(input: AuditReportInput['comparison']): ComparisonReport | null {
+export function comparisonReport(input: AuditReportInput['comparison']): ComparisonReport | null {
   if (input === undefined || input === null) return null;
   const { result, candidate } = input;
   return {
@@ -57,7 +67,45 @@ function comparisonReport(input: AuditReportInput['comparison']): ComparisonRepo
       observed: finiteOrNull(result.average.observed),
       interval: jsonInterval(result.average.interval),
     },
+    groups: result.groups.map((g) => ({
+      name: g.name,
+      observed: finiteOrNull(g.observed),
+      interval: jsonInterval(g.interval),
+    })),
   };
+}
+
+/** Wrong pairs listed per kind of error in the report. */
+export const WORST_PAIRS = 5;
+
+/**
+ * The false matches and false non-matches of a group under the thresholds the protocol chose for
+ * each fold, the farthest from their threshold first.
+ */
+export function worstPairs(
+  group: PreparedGroup,
+  foldThresholds: ArrayLike<number>,
+  count = WORST_PAIRS,
+): NonNullable<GroupReport['worstPairs']> | undefined {
+  const images = group.images;
+  if (images === undefined) return undefined;
+  const matches: { margin: number; pair: WorstPair }[] = [];
+  const nonMatches: { margin: number; pair: WorstPair }[] = [];
+  for (let i = 0; i < group.distances.length; i++) {
+    const fold = group.folds[i]!;
+    const threshold = foldThresholds[fold]!;
+    const distance = group.distances[i]!;
+    const pair = { imageA: images[i]!.a, imageB: images[i]!.b, distance, threshold, fold };
+    if (!group.same[i] && distance < threshold) matches.push({ margin: threshold - distance, pair });
+    else if (group.same[i] && !(distance < threshold))
+      nonMatches.push({ margin: distance - threshold, pair });
+  }
+  const worst = (list: { margin: number; pair: WorstPair }[]) =>
+    list
+      .sort((x, y) => y.margin - x.margin)
+      .slice(0, count)
+      .map((x) => x.pair);
+  return { falseMatches: worst(matches), falseNonMatches: worst(nonMatches) };
 }
 
 /**
@@ -127,6 +175,8 @@ export function buildAuditReport(input: AuditReportInput): AuditReport {
     const protocolRun = verify({ distances: g.distances, same: g.same, folds: g.folds }, protocol.thresholds);
     const foldPairs = new Int32Array(g.foldCount);
     for (const fold of g.folds) foldPairs[fold]!++;
+    const foldThresholds = Array.from(f.foldThresholdIndices, (t) => protocol.thresholds[t]!);
+    const worst = worstPairs(g, foldThresholds);
     return {
       name: g.name,
       pairs: g.distances.length,
@@ -137,7 +187,7 @@ export function buildAuditReport(input: AuditReportInput): AuditReport {
         index: fold,
         pairs: foldPairs[fold]!,
         accuracy: 100 * accuracy,
-        threshold: protocol.thresholds[f.foldThresholdIndices[fold]!]!,
+        threshold: foldThresholds[fold]!,
       })),
       operatingPoints: figures.operatingPoints.map((op) => ({
         targetFmr: op.targetFmr,
@@ -153,6 +203,7 @@ export function buildAuditReport(input: AuditReportInput): AuditReport {
       roc: rocCurve(g.distances, g.same, input.rocPoints ?? 200),
       scoreHistogram: scoreHistogram(g.distances, g.same, 40),
       foldAveragedRoc: { thresholds, tpr: Array.from(protocolRun.tpr), fpr: Array.from(protocolRun.fpr) },
+      ...(worst === undefined ? {} : { worstPairs: worst }),
     };
   });
   const overall = {
@@ -181,6 +232,6 @@ export function buildAuditReport(input: AuditReportInput): AuditReport {
     protocol: protocolDescription,
     groups,
     overall,
-    comparison: comparisonReport(input.comparison),
+    comparison: input.comparisonReport ?? comparisonReport(input.comparison),
   };
 }

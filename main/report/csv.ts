@@ -45,3 +45,34 @@ export function renderCsvReport(report: AuditReport): string {
 export async function writeCsvReport(file: string, report: AuditReport): Promise<void> {
   await writeFileAtomic(file, renderCsvReport(report));
 }
+
+/**
+ * Several reports on the same pairs as one table, a row per audited source (the paper's Table 4):
+ * each group's accuracy, then Avg, STD and SER, each with its interval.
+ */
+export function renderTableCsv(reports: readonly AuditReport[], labels: readonly string[]): string {
+  const groups = reports[0]?.groups.map((g) => g.name) ?? [];
+  const columns = (name: string) => [name, `${name}_lower`, `${name}_upper`];
+  const header = [
+    'source',
+    ...groups.flatMap((g) => columns(`accuracy_${g}`)),
+    ...['avg', 'std', 'ser'].flatMap(columns),
+  ];
+  const rows = reports.map((r, k) => {
+    const accuracy = groups.flatMap((name) => {
+      const g = r.groups.find((x) => x.name === name);
+      return g ? estimateCells(g.accuracy) : [null, null, null];
+    });
+    const o = r.overall;
+    return [
+      labels[k] ?? `audit ${k + 1}`,
+      ...accuracy,
+      ...estimateCells(o.average),
+      ...estimateCells(o.std),
+      ...estimateCells(o.ser),
+    ]
+      .map(cell)
+      .join(',');
+  });
+  return `${[header.map(cell).join(','), ...rows].join('\n')}\n`;
+}

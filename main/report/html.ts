@@ -2,17 +2,21 @@
  * The fairness report as one self-contained HTML file: inline styles, charts as inline SVG, no
  * script, no network. Every string that came from input (group names, file paths) is escaped.
  * Several reports (checkpoints audited on the same pairs) are shown side by side like the paper's
- * Table 4; the first one's charts and details follow.
+ * Table 4; the first one's charts and details follow. Printed (PDF), every heading stays with what
+ * follows it and no chart or table is cut in two.
  */
 import { writeFileAtomic } from '../base/atomic-files.ts';
+import { comparisonVerdict } from './comparison-verdict.ts';
+import { errorlessGroups, formatInterval, formatNumber, ratioText, zeroRateGroups } from './figure-text.ts';
 import { escapeHtml as e } from './html-escape.ts';
-import type { AuditReport, Estimate } from './report-model.ts';
+import type { AuditReport, ComparisonReport, Estimate } from './report-model.ts';
 import { barChart, histogramChart, lineChart } from './svg-charts.ts';
 
 export interface GroupAttentionFigure {
   readonly group: string;
   readonly averageFacePng?: Uint8Array;
   readonly averageGamPng: Uint8Array;
+  readonly averageGamOnGreyPng?: Uint8Array;
   /** The mean share of attention on the network's stride lattice, and a uniform map's share. */
   readonly lattice?: { readonly share: Estimate; readonly area: number };
 }
@@ -21,25 +25,34 @@ export interface HtmlOptions {
   readonly title?: string;
   /** Names of the reports in the side-by-side table (default: their first input's file name). */
   readonly labels?: readonly string[];
-  /** Average attention maps per group, as PNG data, when a model was audited. */
+  /**
+   * Average attention maps per group, as PNG data, when a model was audited. The map is drawn over
+   * the average face unless faces are left out; averageGamOnGreyPng is the same map over grey.
+   */
   readonly attention?: readonly GroupAttentionFigure[];
   /** Leave every face image out (biometric data). */
   readonly noFaces?: boolean;
+  /**
+   * Paired comparisons of reports 2, 3, … (B) against the first (A), in that order. Default: the
+   * first report's own comparison, when it has one.
+   */
+  readonly comparisons?: readonly ComparisonReport[];
 }
-
-const num = (v: number | null, digits = 2) => (v === null ? '∞' : v.toFixed(digits));
 
 function est(x: Estimate, digits = 2, scale = 1): string {
   const v = x.value === null ? null : x.value * scale;
-  const i = x.interval;
   const interval =
-    i === null
-      ? ''
-      : ` <span class="ci">[${num(i.lower === null ? null : i.lower * scale, digits)}, ${num(i.upper === null ? null : i.upper * scale, digits)}]</span>`;
-  return `${num(v, digits)}${interval}`;
+    x.interval === null ? '' : ` <span class="ci">${e(formatInterval(x.interval, digits, scale))}</span>`;
+  return `${formatNumber(v, digits)}${interval}`;
 }
 
 const pct = (x: Estimate) => est(x, 3, 100);
+
+/** A max/min ratio: a number, or words naming the groups that make it infinite. */
+function ratio(x: Estimate, zeroGroups: readonly string[], what: string): string {
+  const t = ratioText(x, zeroGroups, what);
+  return `${e(t.value)}${t.interval ? ` <span class="ci">${e(t.interval)}</span>` : ''}`;
+}
 
 function labelOf(report: AuditReport, k: number, options: HtmlOptions): string {
   const given = options.labels?.[k];
@@ -56,7 +69,7 @@ function sideBySide(reports: readonly AuditReport[], options: HtmlOptions): stri
       const group = r.groups.find((x) => x.name === g);
       return `<td>${group ? est(group.accuracy) : '—'}</td>`;
     });
-    return `<tr><th scope="row">${e(labelOf(r, k, options))}</th>${cells.join('')}<td>${est(r.overall.average)}</td><td>${est(r.overall.std)}</td><td>${est(r.overall.ser)}</td></tr>`;
+    return `<tr><th scope="row">${e(labelOf(r, k, options))}</th>${cells.join('')}<td>${est(r.overall.average)}</td><td>${est(r.overall.std)}</td><td>${ratio(r.overall.ser, errorlessGroups(r), 'errors')}</td></tr>`;
   });
   return `<table><caption>Verification accuracy (%) per group, as the paper's tables report it, with 95% intervals</caption>${head}${rows.join('')}</table>`;
 }
@@ -65,14 +78,14 @@ function summary(r: AuditReport): string {
   const o = r.overall;
   const rows = o.operatingPoints
     .map(
-      (op) =>
-        `<tr><th scope="row">${op.targetFmr}</th><td>${est(op.threshold, 3)}</td><td>${est(op.fdr, 3)}</td><td>${est(op.garbe, 3)}</td><td>${est(op.fmrRatio)}</td><td>${est(op.fnmrRatio)}</td></tr>`,
+      (op, k) =>
+        `<tr><th scope="row">${op.targetFmr}</th><td>${est(op.threshold, 3)}</td><td>${est(op.fdr, 3)}</td><td>${est(op.garbe, 3)}</td><td>${ratio(op.fmrRatio, zeroRateGroups(r, k, 'fmr'), 'false matches')}</td><td>${ratio(op.fnmrRatio, zeroRateGroups(r, k, 'fnmr'), 'false non-matches')}</td></tr>`,
     )
     .join('');
   return `<table class="summary"><caption>Fairness</caption>
 <tr><th scope="row">Average accuracy (%)</th><td>${est(o.average)}</td></tr>
 <tr><th scope="row">STD of group accuracies (points)</th><td>${est(o.std)}</td></tr>
-<tr><th scope="row">SER (max error / min error)</th><td>${est(o.ser)}</td></tr></table>
+<tr><th scope="row">SER (max error / min error)</th><td>${ratio(o.ser, errorlessGroups(r), 'errors')}</td></tr></table>
 <table><caption>At one global threshold set on the pooled impostors of all groups</caption>
 <tr><th scope="col">target FMR</th><th scope="col">threshold</th><th scope="col">FDR (α 0.5)</th><th scope="col">GARBE</th><th scope="col">max/min FMR</th><th scope="col">max/min FNMR</th></tr>${rows}</table>`;
 }
@@ -152,23 +165,46 @@ function attentionSection(options: HtmlOptions): string {
         !options.noFaces && a.averageFacePng
           ? `<img alt="average face of ${e(a.group)}" src="${dataUri(a.averageFacePng)}">`
           : '';
+      // Over the face, the map shows the face: without faces, the map over grey.
+      const gam = options.noFaces && a.averageGamOnGreyPng ? a.averageGamOnGreyPng : a.averageGamPng;
       const lattice = a.lattice
         ? `<br><span class="ci">${est(a.lattice.share, 1, 100)}% on the stride lattice (uniform: ${(100 * a.lattice.area).toFixed(1)}%)</span>`
         : '';
-      return `<figure>${face}<img alt="average attention map of ${e(a.group)}" src="${dataUri(a.averageGamPng)}"><figcaption>${e(a.group)}${lattice}</figcaption></figure>`;
+      return `<figure>${face}<img alt="average attention map of ${e(a.group)}" src="${dataUri(gam)}"><figcaption>${e(a.group)}${lattice}</figcaption></figure>`;
     })
     .join('');
   return `<h2>Average gradient attention per group</h2><div class="charts">${cells}</div>`;
 }
 
-function comparison(r: AuditReport, options: HtmlOptions): string {
-  const c = r.comparison;
-  if (c === null) return '';
-  const row = (name: string, d: typeof c.std) =>
-    `<tr><th scope="row">${name}</th><td>${num(d.observed, 3)} <span class="ci">[${num(d.interval.lower, 3)}, ${num(d.interval.upper, 3)}]</span></td><td>${d.pValue.toFixed(4)}</td><td>${d.fairer ? 'yes' : 'no evidence'}</td></tr>`;
-  const b = options.labels?.[1] ?? c.candidate.path.split(/[\\/]/).pop() ?? c.candidate.path;
-  return `<table><caption>Is ${e(b)} fairer than ${e(labelOf(r, 0, options))}? Paired bootstrap on the same pairs (${c.resamples} resamples)</caption>
-<tr><th scope="col">difference B − A</th><th scope="col">observed [95% interval]</th><th scope="col">one-sided p</th><th scope="col">B fairer (p &lt; 0.05)</th></tr>${row('STD', c.std)}${row('SER', c.ser)}</table>`;
+function comparisonTable(c: ComparisonReport, names: { a: string; b: string }): string {
+  const cell = (observed: number | null, interval: { lower: number | null; upper: number | null }) =>
+    `${formatNumber(observed, 3)} <span class="ci">${e(formatInterval(interval, 3))}</span>`;
+  const fair = (name: string, d: ComparisonReport['std']) =>
+    `<tr><th scope="row">${name}</th><td>${cell(d.observed, d.interval)}</td><td>${d.pValue.toFixed(4)}</td><td>${d.fairer ? 'yes' : 'no evidence'}</td></tr>`;
+  const plain = (
+    name: string,
+    observed: number | null,
+    interval: { lower: number | null; upper: number | null },
+  ) => `<tr><th scope="row">${name}</th><td>${cell(observed, interval)}</td><td>—</td><td>—</td></tr>`;
+  const groups = (c.groups ?? []).map((g) =>
+    plain(`accuracy of ${e(g.name)} (points)`, g.observed, g.interval),
+  );
+  const verdict = comparisonVerdict(c, names);
+  const sentences = [verdict.headline, verdict.std, verdict.ser, ...verdict.groups.map((g) => g.sentence)];
+  return `<table><caption>Is ${e(names.b)} fairer than ${e(names.a)}? Paired bootstrap on the same pairs (${c.resamples} resamples)</caption>
+<tr><th scope="col">difference B − A</th><th scope="col">observed [95% interval]</th><th scope="col">one-sided p</th><th scope="col">B fairer (p &lt; 0.05)</th></tr>${fair('STD (points)', c.std)}${fair('SER', c.ser)}${plain('Avg accuracy (points)', c.average.observed, c.average.interval)}${groups.join('')}</table>
+<ul class="verdict">${sentences.map((t) => `<li>${e(t)}</li>`).join('')}</ul>`;
+}
+
+function comparisons(reports: readonly AuditReport[], options: HtmlOptions): string {
+  const first = reports[0]!;
+  const list = options.comparisons ?? (first.comparison === null ? [] : [first.comparison]);
+  return list
+    .map((c, k) => {
+      const b = options.labels?.[k + 1] ?? c.candidate.path.split(/[\\/]/).pop() ?? c.candidate.path;
+      return comparisonTable(c, { a: labelOf(first, 0, options), b });
+    })
+    .join('');
 }
 
 function provenance(r: AuditReport): string {
@@ -195,8 +231,9 @@ caption{text-align:left;font-weight:600;padding:4px 0}th,td{border:1px solid #d6
 th[scope=row]{text-align:left;white-space:nowrap}th{background:#f4f5f7}.ci{color:#666;font-size:12px}
 .charts{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figcaption{font-size:12px;color:#555}
 img{image-rendering:pixelated;width:224px;height:224px;margin-right:4px}code{font-size:12px;word-break:break-all}
-.note{background:#f4f5f7;border-left:3px solid #0072B2;padding:6px 10px}
-@media print{body{margin:0}.charts{break-inside:avoid}}`;
+.note{background:#f4f5f7;border-left:3px solid #0072B2;padding:6px 10px}.verdict{margin:4px 0 18px;padding-left:20px}
+h2,caption{break-after:avoid}figure,table,tr,.verdict li{break-inside:avoid}
+@media print{body{margin:0;padding:0;max-width:none;font-size:11px}th,td{padding:3px 5px}.ci{font-size:10px}svg{width:330px;height:auto}img{width:150px;height:150px}}`;
 
 export function renderHtmlReport(reports: readonly AuditReport[], options: HtmlOptions = {}): string {
   if (reports.length === 0) throw new Error('renderHtmlReport needs at least one report');
@@ -209,7 +246,7 @@ export function renderHtmlReport(reports: readonly AuditReport[], options: HtmlO
 <title>${e(title)}</title><style>${STYLE}</style></head>
 <body><h1>${e(title)}</h1><p class="sub">${first.groups.length} groups (${e(groups)}), ${first.groups.reduce((n, g) => n + g.pairs, 0)} pairs. Report schema ${first.schemaVersion}.</p>
 ${options.noFaces ? '<p class="note">Face images are left out of this report.</p>' : ''}
-<h2>Summary</h2>${reports.length > 1 ? sideBySide(reports, options) : ''}${summary(first)}${comparison(first, options)}
+<h2>Summary</h2>${reports.length > 1 ? sideBySide(reports, options) : ''}${summary(first)}${comparisons(reports, options)}
 <h2>Per group</h2>${groupTable(first)}${charts(first)}${attentionSection(options)}${provenance(first)}
 </body></html>
 `;

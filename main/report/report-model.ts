@@ -114,6 +114,21 @@ export interface CurvePoints {
   readonly tar: readonly number[];
 }
 
+/**
+ * A verification pair the 10-fold protocol decided wrongly: an impostor pair closer than its fold's
+ * threshold (a false match) or a genuine pair at or beyond it (a false non-match). Added in schema
+ * version 1 without changing any other field.
+ */
+export interface WorstPair {
+  /** The two image files, relative to the dataset's root. */
+  readonly imageA: string;
+  readonly imageB: string;
+  readonly distance: number;
+  /** The threshold the protocol applied to the pair's fold (chosen on the other folds). */
+  readonly threshold: number;
+  readonly fold: number;
+}
+
 export interface GroupReport {
   readonly name: string;
   readonly pairs: number;
@@ -142,6 +157,14 @@ export interface GroupReport {
     readonly thresholds: readonly number[];
     readonly tpr: readonly number[];
     readonly fpr: readonly number[];
+  };
+  /**
+   * The pairs decided most wrongly, farthest from their fold's threshold first (at most 5 of each),
+   * when the pairs came from a dataset (a checkpoint audit; a scores CSV names no images).
+   */
+  readonly worstPairs?: {
+    readonly falseMatches: readonly WorstPair[];
+    readonly falseNonMatches: readonly WorstPair[];
   };
 }
 
@@ -189,6 +212,12 @@ export interface ComparisonReport {
     readonly observed: number | null;
     readonly interval: { readonly lower: number | null; readonly upper: number | null };
   };
+  /** Each group's accuracy of B − A in percentage points (added in schema version 1). */
+  readonly groups?: readonly {
+    readonly name: string;
+    readonly observed: number | null;
+    readonly interval: JsonInterval;
+  }[];
 }
 
 export interface AuditReport {

@@ -41,12 +41,13 @@ export function createAttribution(deps: {
     const c = checkpoints.get(checkpointId);
     const d = datasets.get(datasetId);
     const face = datasets.image(d, imageId);
+    if (request.partnerId !== undefined) datasets.image(d, request.partnerId);
     if (method === 'gam' && !c.summary.hasHead) {
       throw new GabnError('usage', `${c.summary.name} has no identity head, so it has no GAM`, {
         expected: "'pair-gam' or 'grad-cam'",
       });
     }
-    const key = `${checkpointId}|${datasetId}|${imageId}|${method}`;
+    const key = `${checkpointId}|${datasetId}|${imageId}|${method}|${request.partnerId ?? ''}`;
     const cached = maps.get(key);
     if (cached) return cached;
     const result = await work.run('interactive', async () => {
@@ -56,7 +57,7 @@ export function createAttribution(deps: {
       let partnerId: number | undefined;
       let partner: Float32Array | undefined;
       if (usesPartner(method, embedder.model)) {
-        partnerId = d.partner(imageId);
+        partnerId = request.partnerId ?? d.partner(imageId);
         partner =
           partnerId === undefined
             ? flipHorizontal(x, size)

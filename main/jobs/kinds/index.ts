@@ -4,6 +4,7 @@
  */
 import type { JobKind } from '../../api/contract.ts';
 import type { JobContext } from '../protocol.ts';
+import { runAuditJob } from './audit.ts';
 import { runDemoWorkspaceJob } from './demo-workspace.ts';
 import { runGroupAveragesJob } from './group-averages.ts';
 import { runImportModelJob } from './import-model.ts';
@@ -17,4 +18,5 @@ export const JOB_KINDS = {
   'group-averages': runGroupAveragesJob,
   'demo-workspace': runDemoWorkspaceJob,
   'import-model': runImportModelJob,
+  audit: runAuditJob,
 } satisfies Record<JobKind, JobKindRunner>;

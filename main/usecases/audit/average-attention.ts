@@ -10,13 +10,16 @@ import type { GroupAttentionFigure, HtmlOptions } from '../../report/html.ts';
 import { toEstimate } from '../../report/report-model.ts';
 import { extractAttention } from '../attention/attention-over-dataset.ts';
 
+/** Per group: the average face (left out with noFaces) and the average attention map, as PNG bytes. */
+export type AttentionFigures = NonNullable<HtmlOptions['attention']>;
+
 export async function averageAttentionFigures(
   checkpoint: string,
   dataset: Dataset,
   perGroup: number,
   noFaces: boolean,
   hooks: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
-): Promise<NonNullable<HtmlOptions['attention']>> {
+): Promise<AttentionFigures> {
   const embedder = await loadEmbedder(checkpoint);
   try {
     const result = await extractAttention(embedder, dataset, {
@@ -29,11 +32,14 @@ export async function averageAttentionFigures(
     const scale = displayScale(embedder.inputSize);
     const out: GroupAttentionFigure[] = [];
     for (const g of result.groups) {
-      const averageGamPng = await averageAttentionPng(g.averageFace, g.averageMap, {
-        colormap: 'inferno',
-        noFaces,
-        scale,
-      });
+      const drawn = (noFacesUnder: boolean) =>
+        averageAttentionPng(g.averageFace, g.averageMap, {
+          colormap: 'inferno',
+          noFaces: noFacesUnder,
+          scale,
+        });
+      // Drawn over the face, the map shows the face too: the grey one is what a report without faces holds.
+      const averageGamOnGreyPng = await drawn(true);
       const lattice = g.lattice
         ? {
             lattice: {
@@ -44,11 +50,12 @@ export async function averageAttentionFigures(
         : {};
       out.push(
         noFaces
-          ? { group: g.group, averageGamPng, ...lattice }
+          ? { group: g.group, averageGamPng: averageGamOnGreyPng, ...lattice }
           : {
               group: g.group,
               averageFacePng: await encodePng(g.averageFace, scale),
-              averageGamPng,
+              averageGamPng: await drawn(false),
+              averageGamOnGreyPng,
               ...lattice,
             },
       );

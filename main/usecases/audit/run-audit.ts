@@ -2,12 +2,13 @@
  * The audit as a use case that `gabn audit`, the app's audit job and the ablation call alike: from
  * sources (a scores CSV, or checkpoints on a dataset) to the report model — insightface's 10-fold
  * protocol per group, the paper's Avg/STD/SER, the figures beyond the paper with bootstrap
- * intervals, a paired bootstrap when a second source is given — and its writers.
+ * intervals, a paired bootstrap of every further source against the first on the same pairs (two
+ * to compare, or several side by side like the paper's Table 4) — and its writers.
  */
 import { GabnError } from '../../base/errors.ts';
 import { softwareVersion } from '../../base/version.ts';
 import { loadDataset } from '../../data/load-dataset.ts';
-import { DEFAULT_PROTOCOL, prepareAudit } from '../../eval/audit-figures.ts';
+import { type AuditProtocol, DEFAULT_PROTOCOL, prepareAudit } from '../../eval/audit-figures.ts';
 import {
   type BootstrapResult,
   bootstrapFigures,
@@ -17,10 +18,10 @@ import {
   pairedBootstrap,
 } from '../../eval/bootstrap.ts';
 import type { ScoreKind } from '../../eval/score-kind.ts';
-import { buildAuditReport } from '../../report/audit-report.ts';
+import { buildAuditReport, comparisonReport } from '../../report/audit-report.ts';
 import type { HtmlOptions } from '../../report/html.ts';
-import type { AuditReport, InputFile, Provenance } from '../../report/report-model.ts';
-import { averageAttentionFigures } from './average-attention.ts';
+import type { AuditReport, ComparisonReport, Provenance } from '../../report/report-model.ts';
+import { type AttentionFigures, averageAttentionFigures } from './average-attention.ts';
 import { type AuditSource, checkpointSource, scoresSource } from './sources.ts';
 import { hasVisualFormat, writerFor } from './writers.ts';
 
@@ -28,7 +29,7 @@ export interface AuditRequest {
   /** Scores CSV files: the one audited, and optionally a second on the same pairs to compare with. */
   readonly scores?: readonly string[];
   readonly scoreKind?: ScoreKind;
-  /** Checkpoints audited on `data`: one, or a second to compare with the first. */
+  /** Checkpoints audited on `data`: one, or more, each compared with the first. */
   readonly checkpoints?: readonly string[];
   /** The verification set of the checkpoints: an RFW folder or a pairs CSV. */
   readonly data?: string;
@@ -43,6 +44,13 @@ export interface AuditRequest {
   readonly noFaces?: boolean;
   /** HTML/PDF of a checkpoint: images per group for the average attention maps (default 32; 0: none). */
   readonly attentionImages?: number;
+  /** Pooled target FMRs that set the global thresholds (default 1e-3 and 1e-2). */
+  readonly targetFmrs?: readonly number[];
+  /**
+   * Intervals, a report and average attention maps for every source, not only what the files need
+   * (the app shows them all). JSON and CSV files still hold the first report.
+   */
+  readonly everySource?: boolean;
   /** The command as typed, for the report's provenance. */
   readonly commandLine: readonly string[];
 }
@@ -50,16 +58,32 @@ export interface AuditRequest {
 /** Upper bound of resamples: 10^6 bootstrap replicates of an RFW-sized audit take hours already. */
 export const MAX_RESAMPLES = 1_000_000;
 
+/** Sources audited side by side at most (the paper's Table 4 has six rows). */
+export const MAX_SOURCES = 8;
+
 export interface AuditHooks {
   readonly signal?: AbortSignal;
   /** Progress of each phase in turn ('embedding synthetic-baseline.gabn', 'bootstrap', …). */
   readonly onProgress?: (phase: string, done: number, total: number) => void;
   readonly onLog?: (line: string) => void;
+  /**
+   * The point estimates of every source as soon as they are known, before any bootstrap (no
+   * intervals yet), so that a person sees the first figures early.
+   */
+  readonly onPreview?: (preview: { reports: AuditReport[]; labels: string[] }) => void | Promise<void>;
 }
 
 export interface AuditOutcome {
-  /** The audited source's report (with the comparison, when there is one), then the second's. */
+  /**
+   * The audited source's report (with the comparison of the second, when there is one), then the
+   * others' when the files show them side by side or `everySource` asked for them.
+   */
   readonly reports: AuditReport[];
+  /** Each further source (B) against the first (A) on the same pairs, in source order. */
+  readonly comparisons: ComparisonReport[];
+  /** Per report: the average face and attention map of each group, when they were computed. */
+  readonly attention: (AttentionFigures | undefined)[];
+  readonly labels: string[];
   readonly files: readonly string[];
   /** Each source's name, the images that could not be read and the pairs left out because of them. */
   readonly sources: readonly Pick<AuditSource, 'label' | 'failed' | 'droppedPairs'>[];
@@ -95,21 +119,29 @@ export function checkAuditRequest(request: AuditRequest): void {
   if (checkpoints.length > 0 && request.data === undefined)
     throw new GabnError('usage', '--checkpoint needs --data (an RFW folder or a pairs CSV)');
   const sources = Math.max(scores.length, checkpoints.length);
-  if (sources > 2)
-    throw new GabnError('usage', `${sources} sources given`, { expected: 'one, or two to compare' });
+  if (sources > MAX_SOURCES)
+    throw new GabnError('usage', `${sources} sources given`, {
+      expected: `one, or up to ${MAX_SOURCES} compared with the first`,
+    });
   const resamples = request.bootstrap ?? DEFAULT_RESAMPLES;
   if (!(Number.isInteger(resamples) && resamples >= 0 && resamples <= MAX_RESAMPLES)) {
     throw new GabnError('usage', `--bootstrap ${resamples} is out of range`, {
       expected: `a whole number in [0, ${MAX_RESAMPLES}]`,
     });
   }
-  if (sources === 2 && resamples === 0) {
+  if (sources >= 2 && resamples === 0) {
     throw new GabnError('usage', 'comparing two score sets needs bootstrap resamples', {
       expected: '--bootstrap N with N >= 1',
     });
   }
   if (!Number.isInteger(request.seed ?? DEFAULT_SEED))
     throw new GabnError('usage', `--seed must be an integer, got ${request.seed}`);
+  const fmrs = request.targetFmrs ?? DEFAULT_PROTOCOL.targetFmrs;
+  if (fmrs.length < 1 || fmrs.length > 6 || fmrs.some((f) => !(Number.isFinite(f) && f > 0 && f < 1))) {
+    throw new GabnError('usage', `target FMRs ${fmrs.join(', ') || '(none)'}`, {
+      expected: 'one to six rates between 0 and 1, e.g. 0.001',
+    });
+  }
   const images = request.attentionImages ?? 32;
   if (!(Number.isInteger(images) && images >= 0 && images <= 10_000))
     throw new GabnError('usage', `--attention-images ${images} is out of range`, {
@@ -145,74 +177,92 @@ function bootstrapHooks(hooks: AuditHooks, phase: string) {
   };
 }
 
+/** The phase names of a source after the first: "bootstrap (second)", "bootstrap (synthetic-gabn.gabn)". */
+function phaseOf(phase: string, k: number, label: string): string {
+  return k === 0 ? phase : k === 1 ? `${phase} (second)` : `${phase} (${label})`;
+}
+
 export async function runAudit(request: AuditRequest, hooks: AuditHooks = {}): Promise<AuditOutcome> {
   checkAuditRequest(request);
   const resamples = request.bootstrap ?? DEFAULT_RESAMPLES;
   const seed = request.seed ?? DEFAULT_SEED;
+  const protocol: AuditProtocol = {
+    ...DEFAULT_PROTOCOL,
+    targetFmrs: request.targetFmrs ?? DEFAULT_PROTOCOL.targetFmrs,
+  };
   const sources = await loadSources(request, hooks);
-  const audits = sources.map((s) => prepareAudit(s.groups, DEFAULT_PROTOCOL));
+  const labels = sources.map((s) => s.label);
+  const audits = sources.map((s, k) => {
+    const audit = prepareAudit(s.groups, protocol);
+    hooks.onProgress?.('pairs', k + 1, sources.length);
+    return audit;
+  });
   const visual = hasVisualFormat(request.out);
+  const every = request.everySource === true;
+  const provenanceOf = (k: number): Provenance => reportProvenance(sources[k]!, request.commandLine);
+  const reportOf = (k: number, bootstrap: BootstrapResult | null, comparison: ComparisonReport | null) =>
+    buildAuditReport({
+      audit: audits[k]!,
+      bootstrap,
+      explicitFolds: sources[k]!.explicitFolds,
+      comparisonReport: comparison,
+      provenance: provenanceOf(k),
+    });
+  if (hooks.onPreview)
+    await hooks.onPreview({ reports: audits.map((_, k) => reportOf(k, null, null)), labels });
   const bootstraps: (BootstrapResult | null)[] = [];
-  // The second source's own intervals are needed only for the side-by-side table.
+  // The other sources' own intervals are needed only for the side-by-side table (or the app).
   for (const [k, audit] of audits.entries()) {
-    const wanted = resamples > 0 && (k === 0 || visual);
-    const phase = k === 0 ? 'bootstrap' : 'bootstrap (second)';
+    const wanted = resamples > 0 && (k === 0 || visual || every);
     bootstraps.push(
-      wanted ? await bootstrapFigures(audit, { resamples, seed, ...bootstrapHooks(hooks, phase) }) : null,
+      wanted
+        ? await bootstrapFigures(audit, {
+            resamples,
+            seed,
+            ...bootstrapHooks(hooks, phaseOf('bootstrap', k, labels[k]!)),
+          })
+        : null,
     );
   }
-  let comparison: { result: PairedComparison; candidate: InputFile } | null = null;
-  if (audits.length === 2) {
-    const result = await pairedBootstrap(audits[0]!, audits[1]!, {
+  const comparisons: ComparisonReport[] = [];
+  for (let k = 1; k < audits.length; k++) {
+    const result: PairedComparison = await pairedBootstrap(audits[0]!, audits[k]!, {
       resamples,
       seed,
-      ...bootstrapHooks(hooks, 'paired bootstrap'),
+      ...bootstrapHooks(hooks, k === 1 ? 'paired bootstrap' : `paired bootstrap (${labels[k]})`),
     });
-    comparison = { result, candidate: sources[1]!.inputs[0]! };
+    comparisons.push(comparisonReport({ result, candidate: sources[k]!.inputs[0]! })!);
   }
-  const first = buildAuditReport({
-    audit: audits[0]!,
-    bootstrap: bootstraps[0]!,
-    explicitFolds: sources[0]!.explicitFolds,
-    comparison,
-    provenance: reportProvenance(sources[0]!, request.commandLine),
-  });
-  const reports = [first];
-  if (audits.length === 2 && visual) {
-    reports.push(
-      buildAuditReport({
-        audit: audits[1]!,
-        bootstrap: bootstraps[1] ?? null,
-        explicitFolds: sources[1]!.explicitFolds,
-        provenance: { ...first.provenance, inputs: sources[1]!.inputs },
-      }),
-    );
-  }
+  const reports = [reportOf(0, bootstraps[0]!, comparisons[0] ?? null)];
+  if (visual || every)
+    for (let k = 1; k < audits.length; k++) reports.push(reportOf(k, bootstraps[k] ?? null, null));
   if (hooks.signal?.aborted) throw new GabnError('cancelled', 'audit cancelled; no report written');
   const noFaces = request.noFaces === true;
   const perGroup = request.attentionImages ?? 32;
-  const checkpoint = request.checkpoints?.[0];
+  const attention: (AttentionFigures | undefined)[] = reports.map(() => undefined);
+  const checkpoints = request.checkpoints ?? [];
+  if ((visual || every) && checkpoints.length > 0 && perGroup > 0) {
+    const dataset = loadDataset(request.data!);
+    for (let k = 0; k < (every ? reports.length : 1); k++) {
+      attention[k] = await averageAttentionFigures(checkpoints[k]!, dataset, perGroup, noFaces, {
+        ...(hooks.signal ? { signal: hooks.signal } : {}),
+        onProgress: (done, total) =>
+          hooks.onProgress?.(phaseOf('attention maps', k, labels[k]!), done, total),
+      });
+    }
+  }
   const htmlOptions: HtmlOptions = {
     noFaces,
-    labels: sources.map((s) => s.label),
-    ...(visual && checkpoint !== undefined && perGroup > 0
-      ? {
-          attention: await averageAttentionFigures(
-            checkpoint,
-            loadDataset(request.data!),
-            perGroup,
-            noFaces,
-            {
-              ...(hooks.signal ? { signal: hooks.signal } : {}),
-              onProgress: (done, total) => hooks.onProgress?.('attention maps', done, total),
-            },
-          ),
-        }
-      : {}),
+    labels,
+    comparisons,
+    ...(attention[0] === undefined ? {} : { attention: attention[0] }),
   };
   for (const file of request.out) await writerFor(file)(file, reports, htmlOptions);
   return {
     reports,
+    comparisons,
+    attention,
+    labels,
     files: request.out,
     sources: sources.map(({ label, failed, droppedPairs }) => ({ label, failed, droppedPairs })),
   };

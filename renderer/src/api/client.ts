@@ -9,6 +9,7 @@ import type {
   ApiEvents,
   ApiMethod,
   ApiResult,
+  ReportExportRequest,
 } from '../../../main/api/contract.ts';
 
 export interface ApiClient {
@@ -19,6 +20,11 @@ export interface ApiClient {
   readonly pickFolder?: (title: string) => Promise<string | undefined>;
   /** Asks the user for a CSV file (a manifest or pairs CSV); undefined where the host has no dialog. */
   readonly pickCsvFile?: (title: string) => Promise<string | undefined>;
+  /**
+   * Saves a report where the user chooses (the desktop host's save dialog; PDF by its printToPDF);
+   * resolves with the path, or undefined when cancelled. Absent in the browser: exports download.
+   */
+  readonly saveReport?: (request: ReportExportRequest) => Promise<string | undefined>;
 }
 
 /** A failed call, carrying the engine's error fields. */

@@ -1,6 +1,7 @@
 /**
  * Browse: the opened datasets, the one shown, its group and identity filter, the matching images
- * (the whole filtered list: the grid renders only the visible rows), and the selected image.
+ * (the whole filtered list: the grid renders only the visible rows), and the selected image, with the
+ * partner of a pair another view sent the person to (Audit's worst false matches).
  */
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
@@ -18,6 +19,8 @@ export const useBrowseStore = defineStore('browse', () => {
   const images = ref<ImageEntry[]>([]);
   const total = ref(0);
   const selectedImageId = ref<number>();
+  /** The other image of a pair shown from elsewhere: the selected image's pair GAM is against it. */
+  const partnerId = ref<number>();
   const loading = ref(false);
   const error = ref<string>();
   let request = 0;
@@ -92,6 +95,19 @@ export const useBrowseStore = defineStore('browse', () => {
 
   function selectImage(id: number | undefined): void {
     selectedImageId.value = id;
+    partnerId.value = undefined;
+  }
+
+  /** Shows image `imageId` of a dataset with `partner` as the other image of its pair. */
+  async function showPair(id: string, imageId: number, partner: number, groupName: string): Promise<void> {
+    if (!datasets.value.some((d) => d.id === id))
+      datasets.value = await apiClient().call('listDatasets', undefined);
+    datasetId.value = id;
+    group.value = groupName;
+    identity.value = '';
+    await loadImages();
+    selectedImageId.value = imageId;
+    partnerId.value = partner;
   }
 
   return {
@@ -104,6 +120,7 @@ export const useBrowseStore = defineStore('browse', () => {
     total,
     selectedImageId,
     selectedImage,
+    partnerId,
     loading,
     error,
     refresh,
@@ -113,5 +130,6 @@ export const useBrowseStore = defineStore('browse', () => {
     setIdentity,
     loadImages,
     selectImage,
+    showPair,
   };
 });

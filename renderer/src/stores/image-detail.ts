@@ -35,6 +35,8 @@ export interface Target {
   /** The checkpoint has an identity head (the GAM proper); else the pair GAM is its attention map. */
   readonly hasHead: boolean;
   readonly inputSize: number;
+  /** A pair's other image (a pair from the audit): the map is then the pair GAM against it. */
+  readonly partnerId?: number;
 }
 
 export const useImageDetailStore = defineStore('imageDetail', () => {
@@ -63,10 +65,15 @@ export const useImageDetailStore = defineStore('imageDetail', () => {
   const error = ref<string>();
   let generation = 0;
 
-  /** The attention method shown: Grad-CAM when toggled, else the GAM (pair GAM without a head). */
+  /** The attention method shown: Grad-CAM when toggled, else the GAM (pair GAM without a head or for a pair). */
   const method = computed<AttributionMethod>(() =>
-    gradCam.value ? 'grad-cam' : target.value?.hasHead === false ? 'pair-gam' : 'gam',
+    gradCam.value
+      ? 'grad-cam'
+      : target.value?.hasHead === false || target.value?.partnerId !== undefined
+        ? 'pair-gam'
+        : 'gam',
   );
+  const partner = () => (target.value?.partnerId === undefined ? {} : { partnerId: target.value.partnerId });
 
   async function show(next: Target): Promise<void> {
     const changedModel = target.value?.inputSize !== next.inputSize;
@@ -95,6 +102,7 @@ export const useImageDetailStore = defineStore('imageDetail', () => {
         datasetId: t.datasetId,
         imageId: t.imageId,
         method: method.value,
+        ...partner(),
       });
       if (mine !== generation) return;
       map.value = {
@@ -134,6 +142,7 @@ export const useImageDetailStore = defineStore('imageDetail', () => {
         seed: seed.value,
         centres: maskCentres.value,
         method: method.value,
+        ...partner(),
       });
       if (target.value?.imageId === request.imageId && target.value.checkpointId === request.checkpointId) {
         rects.value = result.rects;

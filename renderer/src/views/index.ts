@@ -3,8 +3,10 @@
  * in this list.
  */
 import type { Component } from 'vue';
+import AuditView from './AuditView.vue';
 import BrowseView from './BrowseView.vue';
 import CheckpointsView from './CheckpointsView.vue';
+import ReportsView from './ReportsView.vue';
 
 export interface ViewEntry {
   readonly id: string;
@@ -15,4 +17,6 @@ export interface ViewEntry {
 export const VIEWS: readonly ViewEntry[] = [
   { id: 'checkpoints', title: 'Checkpoints', component: CheckpointsView },
   { id: 'browse', title: 'Browse', component: BrowseView },
+  { id: 'audit', title: 'Audit', component: AuditView },
+  { id: 'reports', title: 'Reports', component: ReportsView },
 ];

@@ -128,10 +128,41 @@ describe('API argument validation', () => {
       params: { out: 'data/s', seed: 4 },
     });
     expect(failure(() => validateArgument('startJob', { kind: 'shell', params: {} })).message).toBe(
-      "startJob: kind is 'shell' (expected one of synth)",
+      "startJob: kind is 'shell' (expected one of synth, audit)",
     );
     expect(
       failure(() => validateArgument('startJob', { kind: 'synth', params: { out: 'x', ids: 5 } })).message,
     ).toBe('startJob params: ids is 5 (expected an integer in [20, 10000])');
+  });
+
+  it("checks an audit job's parameters and a report export", () => {
+    const params = {
+      checkpoints: ['a.gabn', 'b.gabn'],
+      data: 'rfw',
+      bootstrap: 50,
+      targetFmrs: [0.001],
+      formats: ['pdf'],
+    };
+    expect(validateArgument('startJob', { kind: 'audit', params })).toEqual({ kind: 'audit', params });
+    expect(
+      failure(() => validateArgument('startJob', { kind: 'audit', params: { ...params, targetFmrs: [0] } }))
+        .message,
+    ).toBe('startJob params targetFmrs: 0 is 0 (expected a number in (0, 1])');
+    expect(
+      failure(() => validateArgument('startJob', { kind: 'audit', params: { ...params, formats: ['docx'] } }))
+        .message,
+    ).toContain('one of csv, html, pdf');
+    expect(
+      failure(() => validateArgument('startJob', { kind: 'audit', params: { ...params, out: '/etc' } }))
+        .message,
+    ).toContain('unknown field out');
+    expect(validateArgument('exportReport', { reportId: 'r-1', format: 'pdf', noFaces: true })).toEqual({
+      reportId: 'r-1',
+      format: 'pdf',
+      noFaces: true,
+    });
+    expect(failure(() => validateArgument('exportReport', { reportId: 'r-1', format: 'docx' })).message).toBe(
+      "exportReport: format is 'docx' (expected one of html, pdf, json, csv)",
+    );
   });
 });

@@ -169,6 +169,40 @@ describe('paired bootstrap', () => {
     expect(reverse.std.pValue).toBeGreaterThan(0.95);
   });
 
+  it("each group's accuracy difference is B − A on the very resamples the separate bootstraps draw", async () => {
+    const shift = [0.1, 0, -0.1];
+    const fairer = base.map((g, k) => ({
+      ...g,
+      distances: Float64Array.from(g.distances, (d, i) => (g.same[i] ? d + shift[k]! : d)),
+    }));
+    const a = prepareAudit(base);
+    const b = prepareAudit(fairer);
+    const paired = await pairedBootstrap(a, b, { resamples: 200, seed: 9 });
+    // Same strata and seed: the k-th resample of each separate bootstrap is the paired one's k-th.
+    const [ra, rb] = [
+      await bootstrapFigures(a, { resamples: 200, seed: 9 }),
+      await bootstrapFigures(b, { resamples: 200, seed: 9 }),
+    ];
+    base.forEach((g, k) => {
+      const slot = ra.names.indexOf(`group.${g.name}.accuracy`);
+      const diffs = Float64Array.from(ra.replicates[slot]!, (va, r) => rb.replicates[slot]![r]! - va);
+      const sorted = [...diffs].sort((x, y) => x - y);
+      const at = (q: number) => {
+        const h = (sorted.length - 1) * q;
+        const lo = Math.floor(h);
+        return sorted[lo]! + (h - lo) * ((sorted[Math.min(lo + 1, sorted.length - 1)] ?? 0) - sorted[lo]!);
+      };
+      const group = paired.groups[k]!;
+      expect(group.name).toBe(g.name);
+      expect(group.observed).toBeCloseTo(100 * (verify(fairer[k]!).accuracy - verify(g).accuracy), 10);
+      expect(group.interval.lower).toBeCloseTo(at(0.025), 10);
+      expect(group.interval.upper).toBeCloseTo(at(0.975), 10);
+    });
+    // Pulling group a's genuine pairs away and c's closer moves the accuracies apart in that direction.
+    expect(paired.groups[0]!.observed).toBeLessThan(0);
+    expect(paired.groups[2]!.observed).toBeGreaterThan(0);
+  });
+
   it('refuses score sets that are not on the same pairs', async () => {
     const other = base.map((g) => ({ ...g, same: Uint8Array.from(g.same, (s, i) => (i === 5 ? 1 - s : s)) }));
     await expect(pairedBootstrap(prepareAudit(base), prepareAudit(other), { resamples: 10 })).rejects.toThrow(

@@ -8,8 +8,9 @@ import { findChromium, HEADLESS_CHROMIUM_ARGS } from '../../../main/base/host-pr
 import { DEFAULT_PROTOCOL, prepareAudit } from '../../../main/eval/audit-figures.ts';
 import { bootstrapFigures } from '../../../main/eval/bootstrap.ts';
 import { buildAuditReport } from '../../../main/report/audit-report.ts';
+import { encodePng } from '../../../main/report/figures/attention-figures.ts';
 import { renderHtmlReport } from '../../../main/report/html.ts';
-import { writePdfReport } from '../../../main/report/pdf.ts';
+import { printPdf, writePdfReport } from '../../../main/report/pdf.ts';
 import type { AuditReport } from '../../../main/report/report-model.ts';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'gabn-html-'));
@@ -50,7 +51,45 @@ async function report(names: [string, string], shift = 0.25): Promise<AuditRepor
   });
 }
 
+/**
+ * Groups whose impostors all lie far away (no false match at any global threshold: an infinite
+ * max/min FMR ratio) but for the first, and an increasing genuine spread.
+ */
+function groupsWithoutFalseMatches(count: number) {
+  let s = 5;
+  const random = () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return s / 2 ** 31;
+  };
+  return Array.from({ length: count }, (_, g) => {
+    const same = Uint8Array.from({ length: 200 }, (_, i) => (i % 20 < 10 ? 1 : 0));
+    const distances = Float64Array.from(same, (v) =>
+      v ? 0.5 + (0.4 + 0.15 * g) * random() : g === 0 ? 0.6 + 1.2 * random() : 2.5 + random(),
+    );
+    return { name: `group-${String.fromCharCode(97 + g)}`, distances, same };
+  });
+}
+
 describe('HTML report', () => {
+  it('says an infinite ratio in words, naming the groups that make it infinite', async () => {
+    const audit = prepareAudit(groupsWithoutFalseMatches(3), DEFAULT_PROTOCOL);
+    const r = buildAuditReport({
+      audit,
+      bootstrap: await bootstrapFigures(audit, { resamples: 30, seed: 1 }),
+      explicitFolds: false,
+      provenance: {
+        software: { name: 'GABN Studio', version: '0' },
+        createdAt: '',
+        commandLine: [],
+        inputs: [],
+      },
+    });
+    expect(r.overall.operatingPoints[1]!.fmrRatio.value).toBeNull();
+    const html = renderHtmlReport([r]);
+    expect(html).not.toContain('∞');
+    expect(html).toContain('infinite: group-b and group-c made no false matches');
+  });
+
   it('holds the model numbers, intervals and charts, with no script and no external resource', async () => {
     const r = await report(['group-a', 'group-b']);
     const html = renderHtmlReport([r]);
@@ -85,6 +124,14 @@ describe('HTML report', () => {
     expect(renderHtmlReport([r], { attention }).match(/data:image/g)).toHaveLength(2);
     const withoutFaces = renderHtmlReport([r], { attention, noFaces: true });
     expect(withoutFaces.match(/data:image/g)).toHaveLength(1);
+    // A map drawn over the face is replaced by the one over grey when faces are left out.
+    const grey = new Uint8Array([137, 80, 78, 71, 1]);
+    const both = renderHtmlReport([r], {
+      attention: [{ ...attention[0]!, averageGamOnGreyPng: grey }],
+      noFaces: true,
+    });
+    expect(both).toContain(Buffer.from(grey).toString('base64'));
+    expect(both).not.toContain(`base64,${Buffer.from(png).toString('base64')}"`);
     expect(withoutFaces).toContain('Face images are left out of this report.');
   });
 
@@ -131,6 +178,59 @@ describe.skipIf(!chromiumFound.available)('HTML report in Chromium, and PDF', ()
       expect(errors).toEqual([]);
     } finally {
       await browser.close();
+    }
+  });
+  it('prints no heading alone at the bottom of a page, and no ∞', async (context) => {
+    if (!existsSync('/usr/bin/pdftotext')) {
+      console.log('PDF layout not checked: pdftotext (poppler-utils) is not installed');
+      context.skip();
+    }
+    const face = await encodePng({
+      width: 56,
+      height: 56,
+      pixels: Uint8Array.from({ length: 56 * 56 * 3 }, (_, i) => (i * 7) % 256),
+    });
+    const headings = [
+      'Summary',
+      'Per group',
+      'Score distributions',
+      'Average gradient attention per group',
+      'Protocol and provenance',
+    ];
+    for (const count of [2, 4, 6]) {
+      const audit = prepareAudit(groupsWithoutFalseMatches(count), DEFAULT_PROTOCOL);
+      const r = buildAuditReport({
+        audit,
+        bootstrap: await bootstrapFigures(audit, { resamples: 20, seed: 2 }),
+        explicitFolds: false,
+        provenance: {
+          software: { name: 'GABN Studio', version: '0' },
+          createdAt: '',
+          commandLine: ['gabn'],
+          inputs: [],
+        },
+      });
+      const attention = r.groups.map((g) => ({ group: g.name, averageFacePng: face, averageGamPng: face }));
+      const file = path.join(root, `layout-${count}.pdf`);
+      writeFileSync(file, await printPdf(renderHtmlReport([r, r], { attention, labels: ['A', 'B'] })));
+      const pages = execFileSync('/usr/bin/pdftotext', ['-layout', file, '-'], { encoding: 'utf8' }).split(
+        '\f',
+      );
+      const text = pages.join('\n');
+      expect(text).not.toContain('∞');
+      expect(text).toContain('infinite:');
+      for (const heading of headings) expect(text).toContain(heading);
+      pages.forEach((page, k) => {
+        const lines = page
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l !== '');
+        // The last line of a page is never a heading whose content went to the next page.
+        if (lines.length > 0)
+          expect(headings, `page ${k + 1} of the ${count}-group report ends with a heading`).not.toContain(
+            lines.at(-1),
+          );
+      });
     }
   });
   it('gabn audit writes a PDF that holds the metrics table', () => {

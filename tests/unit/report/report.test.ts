@@ -101,3 +101,50 @@ describe('report model', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 });
+
+describe('worst pairs', () => {
+  it("are the pairs the protocol's fold thresholds decide wrongly, farthest from their threshold first", () => {
+    const groups = [group('a', 400, 11, 1.2, 0.9), group('b', 400, 12, 1.0, 0.9)].map((g) => ({
+      ...g,
+      images: Array.from(g.distances, (_, i) => ({ a: `${g.name}/${i}-1.jpg`, b: `${g.name}/${i}-2.jpg` })),
+    }));
+    const report = buildAuditReport({
+      audit: prepareAudit(groups),
+      bootstrap: null,
+      provenance,
+      explicitFolds: false,
+    });
+    groups.forEach((g, k) => {
+      // Independently: the 10-fold protocol's threshold of each fold, and every pair it gets wrong.
+      const run = verify(g);
+      const folds = Int32Array.from(g.distances, (_, i) => Math.floor(i / (g.distances.length / 10)));
+      const wrong = Array.from(g.distances, (d, i) => {
+        const t = run.foldThresholds[folds[i]!]!;
+        const same = g.same[i] === 1;
+        return { i, d, t, same, margin: same ? d - t : t - d, wrong: same ? !(d < t) : d < t };
+      }).filter((x) => x.wrong);
+      const expected = (same: boolean) =>
+        wrong
+          .filter((x) => x.same === same)
+          .sort((x, y) => y.margin - x.margin)
+          .slice(0, 5)
+          .map((x) => ({
+            imageA: g.images[x.i]!.a,
+            imageB: g.images[x.i]!.b,
+            distance: x.d,
+            threshold: x.t,
+            fold: folds[x.i],
+          }));
+      const worst = report.groups[k]!.worstPairs!;
+      expect(expected(false).length).toBeGreaterThan(0);
+      expect(expected(true).length).toBeGreaterThan(0);
+      expect(worst.falseMatches).toEqual(expected(false));
+      expect(worst.falseNonMatches).toEqual(expected(true));
+    });
+  });
+
+  it('are absent when the pairs name no images (a scores file)', async () => {
+    const { report } = await sampleReport();
+    expect(report.groups.every((g) => g.worstPairs === undefined)).toBe(true);
+  });
+});
