@@ -7,11 +7,22 @@
 
 import type { AttributionMethod } from '../gabn/attribution-methods.ts';
 import type { Estimate } from '../report/report-model.ts';
+import type { MetricsRecord } from '../usecases/training/records.ts';
+import type {
+  QueueFields,
+  TrainEstimateParams,
+  TrainingApi,
+  TrainingJobParams,
+  TrainJobParams,
+} from './training-contract.ts';
 
 export type { AttributionMethod } from '../gabn/attribution-methods.ts';
+export type { SettingField, SettingProblem, TrainingConfig } from '../gabn/training-config.ts';
 export type { AuditReport, Estimate, JsonInterval } from '../report/report-model.ts';
+export type * from '../usecases/training/records.ts';
+export type * from './training-contract.ts';
 export type MaskKind = 'sfre' | 'random';
-export type JobKind = 'synth' | 'group-averages' | 'demo-workspace';
+export type JobKind = 'synth' | 'group-averages' | 'demo-workspace' | keyof TrainingJobParams;
 export type JobState =
   | 'queued'
   | 'running'
@@ -36,7 +47,7 @@ export interface JobProgress {
   readonly message?: string;
 }
 
-export interface JobInfo {
+export interface JobInfo extends QueueFields {
   readonly id: string;
   readonly kind: JobKind;
   readonly state: JobState;
@@ -263,7 +274,7 @@ export interface DemoWorkspaceJobParams {
   readonly workspace: string;
 }
 
-export interface JobParams {
+export interface JobParams extends TrainingJobParams {
   synth: SynthJobParams;
   'demo-workspace': DemoWorkspaceJobParams;
   'group-averages': {
@@ -282,7 +293,7 @@ export interface RunFileRequest {
 }
 
 /** Every method the renderer can call; each takes at most one argument and returns a promise. */
-export interface GabnApi {
+export interface GabnApi extends TrainingApi {
   getStatus(): Promise<Status>;
   listCheckpoints(): Promise<CheckpointSummary[]>;
   openCheckpoint(path: string): Promise<CheckpointSummary>;
@@ -297,7 +308,12 @@ export interface GabnApi {
   listPairs(request: PairsRequest): Promise<PairsResult>;
   /** Starts a 'group-averages' job; its result is a GroupAveragesResult. */
   groupAverages(request: GroupAveragesRequest): Promise<JobInfo>;
-  startJob(request: { kind: 'synth'; params: SynthJobParams }): Promise<JobInfo>;
+  startJob(
+    request:
+      | { kind: 'synth'; params: SynthJobParams }
+      | { kind: 'train'; params: TrainJobParams }
+      | { kind: 'train-estimate'; params: TrainEstimateParams },
+  ): Promise<JobInfo>;
   /**
    * Makes what the workspace's demo lacks (synthetic faces, demo checkpoints) in a 'demo-workspace'
    * job, or returns the one already running; 'workspace-changed' follows when it succeeds.
@@ -329,6 +345,17 @@ export const API_METHODS = [
   'cancelJob',
   'listJobs',
   'readRunFile',
+  'describeTraining',
+  'validateTraining',
+  'listRuns',
+  'readRunMetrics',
+  'readRunStrip',
+  'readRunLog',
+  'stopJob',
+  'resumeJob',
+  'deleteRun',
+  'exportRunCheckpoint',
+  'startAblation',
 ] as const satisfies readonly ApiMethod[];
 
 export type ApiArgument<M extends ApiMethod> = Parameters<GabnApi[M]> extends [infer A] ? A : undefined;
@@ -339,6 +366,8 @@ export interface ApiEvents {
   'job-progress': { id: string; progress: JobProgress };
   'job-log': { id: string; line: string };
   'job-finished': JobInfo;
+  /** A record a job wrote to its metrics.jsonl (a training run: every step and epoch). */
+  'job-metrics': { id: string; record: MetricsRecord };
   /** New checkpoints or datasets were found in the workspace (e.g. the demo was prepared). */
   'workspace-changed': { checkpoints: number; datasets: number };
 }
@@ -349,6 +378,7 @@ export const API_EVENTS = [
   'job-log',
   'job-finished',
   'workspace-changed',
+  'job-metrics',
 ] as const satisfies readonly ApiEventName[];
 
 /** What a host hands to the renderer: the API plus event subscription. */

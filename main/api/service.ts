@@ -28,6 +28,8 @@ import { createAttribution } from './service/attribution.ts';
 import { createCheckpointRegistry } from './service/checkpoints.ts';
 import { createDatasetRegistry, imageBytes, mimeOf } from './service/datasets.ts';
 import { createPairScoring } from './service/pairs.ts';
+import { createRuns } from './service/runs.ts';
+import { createTraining } from './service/training.ts';
 import { validateArgument } from './validation.ts';
 import { createWorkQueue } from './work-queue.ts';
 
@@ -104,9 +106,14 @@ export function createService(options: ServiceOptions): GabnService {
   discoverWorkspace();
 
   const workspaceListeners = new Set<(payload: ApiEvents['workspace-changed']) => void>();
-  // A prepared demo brings new checkpoints and datasets: register them and tell the clients.
+  const training = createTraining(workspace, runner);
+  const runs = createRuns(workspace, runner);
+
+  // A prepared demo (or an exported checkpoint) brings new checkpoints and datasets: register them
+  // and tell the clients.
   runner.on('job-finished', (job) => {
-    if (job.kind !== 'demo-workspace' || job.state !== 'succeeded') return;
+    if ((job.kind !== 'demo-workspace' && job.kind !== 'export-checkpoint') || job.state !== 'succeeded')
+      return;
     const added = discoverWorkspace();
     for (const listener of workspaceListeners) listener(added);
   });
@@ -155,6 +162,8 @@ export function createService(options: ServiceOptions): GabnService {
       });
     },
     async startJob(request) {
+      if (request.kind === 'train') return training.start(request.params);
+      if (request.kind === 'train-estimate') return training.estimate(request.params);
       return runner.start(request.kind, {
         ...request.params,
         out: path.resolve(workspace, request.params.out),
@@ -168,6 +177,20 @@ export function createService(options: ServiceOptions): GabnService {
       const file = resolveContained([job.runDir], request.file, job.runDir);
       return imageBytes(mimeOf(file), await readFile(file));
     },
+    describeTraining: async () => training.describe(),
+    validateTraining: async (request) => training.validate(request),
+    listRuns: async () => runs.list(),
+    readRunMetrics: async (request) => runs.metrics(request),
+    readRunStrip: async (id) => runs.strip(id),
+    readRunLog: (request) => runs.log(request),
+    stopJob: async (id) => runner.stop(id),
+    resumeJob: async (id) => runner.resume(id),
+    async deleteRun(id) {
+      runner.remove(id);
+      return { deleted: id };
+    },
+    exportRunCheckpoint: async (request) => runs.exportJob(request),
+    startAblation: async (request) => training.ablation(request),
   };
 
   return {

@@ -4,9 +4,13 @@
  */
 import type { JobKind } from '../../api/contract.ts';
 import type { JobContext } from '../protocol.ts';
+import { runAblationJob } from './ablation.ts';
 import { runDemoWorkspaceJob } from './demo-workspace.ts';
+import { runExportCheckpointJob } from './export-checkpoint.ts';
 import { runGroupAveragesJob } from './group-averages.ts';
 import { runSynthJob } from './synth.ts';
+import { runTrainJob } from './train.ts';
+import { runTrainEstimateJob } from './train-estimate.ts';
 
 // Each kind reads its own parameters' type; the worker hands over what config.json holds.
 type JobKindRunner = (params: never, context: JobContext) => Promise<unknown>;
@@ -15,4 +19,8 @@ export const JOB_KINDS = {
   synth: runSynthJob,
   'group-averages': runGroupAveragesJob,
   'demo-workspace': runDemoWorkspaceJob,
+  train: runTrainJob,
+  'train-estimate': runTrainEstimateJob,
+  ablation: runAblationJob,
+  'export-checkpoint': runExportCheckpointJob,
 } satisfies Record<JobKind, JobKindRunner>;

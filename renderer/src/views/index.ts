@@ -5,6 +5,8 @@
 import type { Component } from 'vue';
 import BrowseView from './BrowseView.vue';
 import CheckpointsView from './CheckpointsView.vue';
+import RunsView from './RunsView.vue';
+import TrainView from './TrainView.vue';
 
 export interface ViewEntry {
   readonly id: string;
@@ -15,4 +17,6 @@ export interface ViewEntry {
 export const VIEWS: readonly ViewEntry[] = [
   { id: 'checkpoints', title: 'Checkpoints', component: CheckpointsView },
   { id: 'browse', title: 'Browse', component: BrowseView },
+  { id: 'train', title: 'Train', component: TrainView },
+  { id: 'runs', title: 'Runs', component: RunsView },
 ];
