@@ -141,7 +141,13 @@ export function syncEntries(runsDir: string, entries: Map<string, Entry>, hooks:
     if (known?.adopted && known.status.state === 'queued') continue;
     const runDir = path.join(runsDir, id);
     const time = statusTime(runDir);
-    if (time === undefined || (known !== undefined && known.statusTime === time)) continue;
+    // A process that dies says nothing: whether it lives is asked of its lock at every look.
+    const unchanged = known !== undefined && known.statusTime === time;
+    if (
+      time === undefined ||
+      (unchanged && !(known.status.state === 'running' && runLockHolder(runDir) === undefined))
+    )
+      continue;
     const disk = readDiskRun(runDir);
     if (disk === undefined) continue;
     const entry = known ?? fromDisk(runDir, disk);
