@@ -9,6 +9,8 @@ import { interrupted, isActive, readDiskRun } from './registry.ts';
 
 export interface JobEnd {
   readonly status: RunStatus;
+  /** The parameters as the run recorded them (a training run: the configuration it trained with). */
+  readonly params?: Record<string, unknown>;
   /** The runner writes status.json (its worker did not). */
   readonly write: boolean;
 }
@@ -19,8 +21,11 @@ export async function jobEnd(
   signal: NodeJS.Signals | null,
 ): Promise<JobEnd> {
   const finishedAt = new Date().toISOString();
-  const disk = isSelfReporting(entry) ? readDiskRun(entry.runDir)?.status : undefined;
-  if (disk !== undefined && !isActive(disk.state)) return { status: disk, write: false };
+  const run = isSelfReporting(entry) ? readDiskRun(entry.runDir) : undefined;
+  const disk = run?.status;
+  if (disk !== undefined && !isActive(disk.state)) {
+    return { status: disk, write: false, ...(run?.config ? { params: run.config.params } : {}) };
+  }
   const { pid: _pid, ...last } = disk ?? entry.status;
   if (!isSelfReporting(entry) && code === 0 && entry.result !== undefined) {
     return { status: { ...last, state: 'succeeded', finishedAt }, write: true };

@@ -128,12 +128,14 @@ export function syncEntries(runsDir: string, entries: Map<string, Entry>, hooks:
   for (const id of present) {
     const known = entries.get(id);
     if (known?.child) {
-      // A training run's worker writes where it is (epoch, checkpoint); its progress is fresher here.
+      // A training run's worker writes where it is (epoch, checkpoint) and the configuration it
+      // trains with (a fine-tune's network is its checkpoint's); its progress is fresher here.
       if (isSelfReporting(known)) {
         const disk = readDiskRun(known.runDir);
         if (disk && isActive(disk.status.state)) {
           const progress = known.status.progress ?? disk.status.progress;
           known.status = { ...disk.status, state: 'running', ...(progress ? { progress } : {}) };
+          if (disk.config) known.params = disk.config.params;
         }
       }
       continue;

@@ -231,6 +231,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     if (entry.killTimer) clearTimeout(entry.killTimer);
     const end = await jobEnd(entry, code, signal);
     entry.status = end.status;
+    if (end.params) entry.params = end.params;
     if (end.write) writeStatus(entry);
     if (entry.status.state === 'succeeded' && entry.result !== undefined)
       writeRunResult(entry.runDir, entry.result);

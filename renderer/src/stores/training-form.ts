@@ -9,6 +9,7 @@ import { computed, ref } from 'vue';
 import type { JobInfo, TrainingConfig, TrainingOptions, TrainJobParams } from '../../../main/api/contract.ts';
 import { apiClient } from '../api/index.ts';
 import { setPath } from '../training/settings.ts';
+import { useStatusStore } from './status.ts';
 
 /** Quiet time after a keystroke before the request is checked. */
 const VALIDATE_AFTER_MS = 200;
@@ -105,7 +106,8 @@ export const useTrainingFormStore = defineStore('training-form', () => {
     changed();
   }
 
-  async function start<T>(call: () => Promise<T>): Promise<T | undefined> {
+  /** Checks the request, then makes the call; the jobs it queued show in the status bar and queue at once. */
+  async function start<T>(call: () => Promise<T>, jobsOf: (result: T) => JobInfo[]): Promise<T | undefined> {
     if (timer) clearTimeout(timer);
     await validate();
     if (!canLaunch.value) return undefined;
@@ -113,6 +115,8 @@ export const useTrainingFormStore = defineStore('training-form', () => {
     try {
       const result = await call();
       error.value = undefined;
+      const status = useStatusStore();
+      for (const job of jobsOf(result)) status.upsert(job);
       return result;
     } catch (e) {
       error.value = (e as Error).message;
@@ -123,18 +127,25 @@ export const useTrainingFormStore = defineStore('training-form', () => {
   }
 
   const launch = (): Promise<JobInfo | undefined> =>
-    start(() => apiClient().call('startJob', { kind: 'train', params: request.value! }));
+    start(
+      () => apiClient().call('startJob', { kind: 'train', params: request.value! }),
+      (job) => [job],
+    );
 
   async function estimate(): Promise<JobInfo | undefined> {
-    const job = await start(() =>
-      apiClient().call('startJob', { kind: 'train-estimate', params: request.value! }),
+    const job = await start(
+      () => apiClient().call('startJob', { kind: 'train-estimate', params: request.value! }),
+      (j) => [j],
     );
     if (job) estimateJobId.value = job.id;
     return job;
   }
 
   const queueAblation = (presets: string[], seeds: number) =>
-    start(() => apiClient().call('startAblation', { base: request.value!, presets, seeds }));
+    start(
+      () => apiClient().call('startAblation', { base: request.value!, presets, seeds }),
+      (queued) => [...queued.runs, queued.comparison],
+    );
 
   return {
     options,

@@ -148,28 +148,51 @@ export const COMPARABLE: readonly {
   { id: 'ser', title: 'Validation SER', perEpoch: true },
 ];
 
-/** One figure of several runs, one line each. */
+/** A checkpoint compared with runs: its validation, as its provenance records it (its run's last epoch). */
+export interface ReferenceCheckpoint {
+  readonly label: string;
+  readonly validation?: { readonly average: number; readonly std: number; readonly ser: number };
+}
+
+/**
+ * One figure of several runs, one line each; for a per-epoch figure, a checkpoint's value as a dashed
+ * line across the epochs drawn.
+ */
 export function comparisonChart(
   figure: string,
   runs: readonly { label: string; series: RunSeries }[],
+  reference?: ReferenceCheckpoint,
 ): ChartSpec {
   const spec = COMPARABLE.find((c) => c.id === figure) ?? COMPARABLE[0]!;
+  const lines = runs.map(({ label, series }, i): LineSpec => {
+    if (!spec.perEpoch)
+      return { label, color: colorOf(i), xs: series.steps, ys: series.figures[spec.id as StepFigure] };
+    const validated = series.epochs.filter((e) => e.validation);
+    return {
+      label,
+      color: colorOf(i),
+      xs: validated.map((e) => e.epoch),
+      ys: validated.map((e) => e.validation![spec.id as 'average' | 'std' | 'ser']),
+    };
+  });
+  const value = reference?.validation?.[spec.id as 'average' | 'std' | 'ser'];
+  if (spec.perEpoch && reference && typeof value === 'number') {
+    const epochs = lines.flatMap((l) => Array.from(l.xs));
+    const span = epochs.length > 0 ? [Math.min(...epochs), Math.max(...epochs)] : [1, 1];
+    lines.push({
+      label: `${reference.label} (checkpoint)`,
+      color: '#212529',
+      xs: span,
+      ys: span.map(() => value),
+      dashed: true,
+    });
+  }
   return {
     id: `compare-${spec.id}`,
     title: spec.title,
     xLabel: spec.perEpoch ? 'epoch' : 'step',
     yLabel: spec.title,
     markers: spec.perEpoch === true,
-    lines: runs.map(({ label, series }, i) => {
-      if (!spec.perEpoch)
-        return { label, color: colorOf(i), xs: series.steps, ys: series.figures[spec.id as StepFigure] };
-      const validated = series.epochs.filter((e) => e.validation);
-      return {
-        label,
-        color: colorOf(i),
-        xs: validated.map((e) => e.epoch),
-        ys: validated.map((e) => e.validation![spec.id as 'average' | 'std' | 'ser']),
-      };
-    }),
+    lines,
   };
 }

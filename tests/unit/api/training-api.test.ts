@@ -17,7 +17,12 @@ import { loadEngine, tf } from '../../../main/engine/index.ts';
 import { NAMED_CONFIGS, PRESETS, resolveTrainingConfig } from '../../../main/gabn/presets.ts';
 import { CONFIG_KEYS } from '../../../main/gabn/training-config.ts';
 import { readCheckpoint, saveCheckpoint } from '../../../main/models/checkpoint.ts';
-import { createDiscriminator, createIResNet, createMarginHead, iresnetSpec } from '../../../main/models/index.ts';
+import {
+  createDiscriminator,
+  createIResNet,
+  createMarginHead,
+  iresnetSpec,
+} from '../../../main/models/index.ts';
 import { acquireRunLock } from '../../../main/runs/run-lock.ts';
 import { writeTinyCheckpoint } from '../../helpers/tiny-checkpoint.ts';
 import { makeTinyTrainingSet } from '../train/tiny-training-set.ts';
@@ -99,7 +104,10 @@ async function cliRun(): Promise<string> {
       classCount: 4,
       head: createMarginHead(16, 4, 4),
       discriminator: createDiscriminator(4, { width: 0.125 }, 5),
-      optimizer: { state: { kind: 'sgd' }, tensors: { 'face/conv1.weight': tf.ones(model.params['conv1.weight']!.shape) } },
+      optimizer: {
+        state: { kind: 'sgd' },
+        tensors: { 'face/conv1.weight': tf.ones(model.params['conv1.weight']!.shape) },
+      },
       provenance: { metrics: { validation: { average: 72 } } },
     });
   }
@@ -111,7 +119,12 @@ beforeAll(async () => {
   workspace = mkdtempSync(path.join(os.tmpdir(), 'gabn-train-api-'));
   ({ data, val } = await makeTinyTrainingSet(workspace));
   mkdirSync(path.join(workspace, 'checkpoints'), { recursive: true });
-  baseline = await writeTinyCheckpoint(path.join(workspace, 'checkpoints'), ['group-a', 'group-b', 'group-c', 'group-d']);
+  baseline = await writeTinyCheckpoint(path.join(workspace, 'checkpoints'), [
+    'group-a',
+    'group-b',
+    'group-c',
+    'group-d',
+  ]);
   service = createService({ workspace, host: 'browser' });
 });
 
@@ -125,7 +138,9 @@ describe('the training form’s API', () => {
     expect(options.presets.map((p) => p.name)).toEqual(Object.keys(PRESETS));
     expect(options.presets.find((p) => p.name === 'fine-tune')?.needsCheckpoint).toBe(true);
     expect(options.configs).toEqual(Object.keys(NAMED_CONFIGS));
-    expect(options.resolved.small!['gam-sfre']).toEqual(resolveTrainingConfig({ preset: 'gam-sfre', config: 'small' }));
+    expect(options.resolved.small!['gam-sfre']).toEqual(
+      resolveTrainingConfig({ preset: 'gam-sfre', config: 'small' }),
+    );
     expect(options.fields.map((f) => f.key)).toEqual(CONFIG_KEYS);
     expect(options.fields.find((f) => f.key === 'model.depth')).toEqual({
       key: 'model.depth',
@@ -139,12 +154,18 @@ describe('the training form’s API', () => {
 
   it('finds each problem at its field, as gabn train would refuse it', async () => {
     const problems = (extra: Partial<TrainJobParams>, settings: Record<string, unknown> = {}) =>
-      service.call('validateTraining', request({ ...extra, config: { ...config, ...settings } as typeof config }));
+      service.call(
+        'validateTraining',
+        request({ ...extra, config: { ...config, ...settings } as typeof config }),
+      );
     expect(await problems({})).toEqual([]);
     // Paths relative to the workspace.
     expect(await problems({ data: 'synthetic/train', val: 'synthetic/rfw' })).toEqual([]);
     expect(await problems({}, { optimizer: { ...config.optimizer, learningRate: 'abc' } })).toEqual([
-      { path: 'optimizer.learningRate', message: "optimizer.learningRate is 'abc' (expected a number in (0, 10])" },
+      {
+        path: 'optimizer.learningRate',
+        message: "optimizer.learningRate is 'abc' (expected a number in (0, 10])",
+      },
     ]);
     expect(await problems({}, { modules: { ...config.modules, sfre: true, randomErase: true } })).toEqual([
       { path: 'modules.randomErase', message: 'modules.sfre and modules.randomErase exclude each other' },
@@ -158,18 +179,21 @@ describe('the training form’s API', () => {
     expect(await problems({ from: data })).toEqual([
       { path: 'from', message: `not a checkpoint (no checkpoint.json): ${data}` },
     ]);
-    expect((await problems({ data: 'nowhere', preset: 'nothing' })).map((p) => p.path)).toEqual(['preset', 'data']);
+    expect((await problems({ data: 'nowhere', preset: 'nothing' })).map((p) => p.path)).toEqual([
+      'preset',
+      'data',
+    ]);
   });
 
   it('refuses to start a run with a wrong setting, naming it by its path', async () => {
     const wrong = { ...config, optimizer: { ...config.optimizer, learningRate: 20 } };
-    expect(await message(() => service.call('startJob', { kind: 'train', params: request({ config: wrong }) }))).toBe(
-      'startJob params config optimizer: learningRate is 20 (expected a number in (0, 10])',
-    );
+    expect(
+      await message(() => service.call('startJob', { kind: 'train', params: request({ config: wrong }) })),
+    ).toBe('startJob params config optimizer: learningRate is 20 (expected a number in (0, 10])');
     const both = { ...config, modules: { ...config.modules, randomErase: true } };
-    expect(await message(() => service.call('startJob', { kind: 'train', params: request({ config: both }) }))).toContain(
-      'modules.randomErase: modules.sfre and modules.randomErase exclude each other',
-    );
+    expect(
+      await message(() => service.call('startJob', { kind: 'train', params: request({ config: both }) })),
+    ).toContain('modules.randomErase: modules.sfre and modules.randomErase exclude each other');
     expect(service.runner.list().filter((j) => j.kind === 'train')).toEqual([]);
   });
 
@@ -205,7 +229,9 @@ describe('the training form’s API', () => {
       for (const run of runs) await service.call('cancelJob', run.id);
       for (const run of runs) await service.runner.wait(run.id);
     }
-    expect((await service.call('listJobs', undefined)).find((j) => j.id === comparison.id)?.state).toBe('cancelled');
+    expect((await service.call('listJobs', undefined)).find((j) => j.id === comparison.id)?.state).toBe(
+      'cancelled',
+    );
   });
 });
 
@@ -234,13 +260,18 @@ describe('the runs of the workspace', () => {
       'group-c': null,
       'group-d': 0.7,
     });
-    expect(await service.call('readRunLog', { jobId: 'cli-run', lines: 1 })).toBe('epoch 2/2: learning rate 0.01');
+    expect(await service.call('readRunLog', { jobId: 'cli-run', lines: 1 })).toBe(
+      'epoch 2/2: learning rate 0.01',
+    );
     expect(await service.call('readRunStrip', 'cli-run')).toBeNull();
   });
 
   it('reads only what the metrics gained, and everything again after a resume cut them back', async () => {
     const before = await service.call('readRunMetrics', { jobId: 'cli-run' });
-    appendFileSync(path.join(dir, 'metrics.jsonl'), `${JSON.stringify({ type: 'step', step: 5, epoch: 3 })}\n{"type":"st`);
+    appendFileSync(
+      path.join(dir, 'metrics.jsonl'),
+      `${JSON.stringify({ type: 'step', step: 5, epoch: 3 })}\n{"type":"st`,
+    );
     const gained = await service.call('readRunMetrics', { jobId: 'cli-run', from: before.next });
     // The line being written is not read yet.
     expect(gained).toEqual({ records: [{ type: 'step', step: 5, epoch: 3 }], next: before.next + 1 });
@@ -254,7 +285,10 @@ describe('the runs of the workspace', () => {
 
   it('exports a run’s checkpoint in float16 without training state, into the workspace’s checkpoints', async () => {
     const changed = new Promise((resolve) => service.on('workspace-changed', resolve));
-    const job = await service.call('exportRunCheckpoint', { jobId: 'cli-run', checkpoint: 'checkpoints/epoch-1.gabn' });
+    const job = await service.call('exportRunCheckpoint', {
+      jobId: 'cli-run',
+      checkpoint: 'checkpoints/epoch-1.gabn',
+    });
     const done = await service.runner.wait(job.id);
     expect(done.state).toBe('succeeded');
     const out = path.join(workspace, 'checkpoints', 'cli-run-epoch-1.gabn');
@@ -266,7 +300,9 @@ describe('the runs of the workspace', () => {
     expect(source.discriminator).toBeDefined();
     expect(exported.discriminator).toBeUndefined();
     expect(exported.optimizer).toBeUndefined();
-    expect(exported.json.weights[0]!.weights.find((w) => w.name === 'conv1.weight')?.quantization?.dtype).toBe('float16');
+    expect(
+      exported.json.weights[0]!.weights.find((w) => w.name === 'conv1.weight')?.quantization?.dtype,
+    ).toBe('float16');
     for (const [name, values] of source.weights) {
       const copy = exported.weights.get(name)!;
       for (let i = 0; i < values.length; i++) {
@@ -275,7 +311,12 @@ describe('the runs of the workspace', () => {
     }
     // A second export does not overwrite the first.
     const again = await service.runner.wait(
-      (await service.call('exportRunCheckpoint', { jobId: 'cli-run', checkpoint: 'checkpoints/epoch-1.gabn' })).id,
+      (
+        await service.call('exportRunCheckpoint', {
+          jobId: 'cli-run',
+          checkpoint: 'checkpoints/epoch-1.gabn',
+        })
+      ).id,
     );
     expect((again.result as { path: string }).path).toBe(`${out.slice(0, -'.gabn'.length)}-2.gabn`);
   });
@@ -293,11 +334,15 @@ describe('the runs of the workspace', () => {
     const running = (await service.call('listRuns', undefined)).find((r) => r.job.id === 'cli-run')!;
     expect([running.job.state, running.job.external]).toEqual(['running', true]);
     expect(await message(() => service.call('deleteRun', 'cli-run'))).toContain('stop or cancel it first');
-    expect(await message(() => service.call('cancelJob', 'cli-run'))).toContain('worked on by another process');
+    expect(await message(() => service.call('cancelJob', 'cli-run'))).toContain(
+      'worked on by another process',
+    );
     lock.release();
     await new Promise((resolve) => setTimeout(resolve, 300));
     // Its process is gone: it reads as interrupted, and can go.
-    expect((await service.call('listRuns', undefined)).find((r) => r.job.id === 'cli-run')?.job.state).toBe('interrupted');
+    expect((await service.call('listRuns', undefined)).find((r) => r.job.id === 'cli-run')?.job.state).toBe(
+      'interrupted',
+    );
     expect(await service.call('deleteRun', 'cli-run')).toEqual({ deleted: 'cli-run' });
     expect(existsSync(dir)).toBe(false);
     expect((await service.call('listRuns', undefined)).some((r) => r.job.id === 'cli-run')).toBe(false);

@@ -12,7 +12,13 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobInfo, MetricsRecord, TrainJobParams } from '../../../main/api/contract.ts';
+import type {
+  AblationResult,
+  JobInfo,
+  MetricsRecord,
+  TrainJobParams,
+  Validation,
+} from '../../../main/api/contract.ts';
 import { createService, type GabnService } from '../../../main/api/service.ts';
 import { resolveTrainingConfig } from '../../../main/gabn/presets.ts';
 import { readRunStatus } from '../../../main/runs/run-folder.ts';
@@ -119,7 +125,12 @@ describe('a training run launched from the app', () => {
     expect(records.filter((r) => r.type === 'step').map((r) => r.step)).toEqual([1, 2, 3, 4]);
     expect(records.filter((r) => r.type === 'epoch').map((r) => r.epoch)).toEqual([1, 2]);
     for (const e of records.filter((r) => r.type === 'epoch')) {
-      expect(Object.keys((e.validation as { groups: object }).groups)).toEqual(['group-a', 'group-b', 'group-c', 'group-d']);
+      expect(Object.keys((e.validation as { groups: object }).groups)).toEqual([
+        'group-a',
+        'group-b',
+        'group-c',
+        'group-d',
+      ]);
     }
     // The events are the file's records (null where JSON writes NaN), in order, once each.
     expect(JSON.parse(JSON.stringify(events))).toEqual(records);
@@ -137,6 +148,36 @@ describe('a training run launched from the app', () => {
     });
   });
 
+  it('is compared as gabn ablate compares its runs: the final checkpoint audited on the validation pairs', async () => {
+    const run = { id: whole.id, preset: 'gabn', seed: 1, label: 'gabn (seed 1)' };
+    const done = await service.runner.wait(
+      service.runner.start('ablation', { runs: [run], val, bootstrap: 20 }).id,
+    );
+    expect(done.state).toBe('succeeded');
+    const result = done.result as AblationResult;
+    expect(result.files).toEqual(['ablation.html', 'ablation.json']);
+    expect(JSON.parse(readFileSync(path.join(done.runDir, 'ablation.json'), 'utf8')).rows).toEqual(
+      result.rows,
+    );
+    // The audit of the final checkpoint finds what the run's last validation found.
+    const last = lines(whole.runDir)
+      .filter((r) => r.type === 'epoch')
+      .at(-1)!.validation as Validation;
+    const row = result.rows[0]!;
+    expect(row.average.value).toBeCloseTo(last.average, 10);
+    expect(row.std.value).toBeCloseTo(last.std, 10);
+    expect(row.ser.value).toBeCloseTo(last.ser, 10);
+    for (const [group, accuracy] of Object.entries(last.groups))
+      expect(row.groups[group]!.value).toBeCloseTo(accuracy, 10);
+    // A run that has not trained to its end is named.
+    const missing = { id: 'no-such-run', preset: 'gabn', seed: 2, label: 'gabn (seed 2)' };
+    const refused = await service.runner.wait(
+      service.runner.start('ablation', { runs: [run, missing], val }).id,
+    );
+    expect(refused.state).toBe('failed');
+    expect(refused.error).toContain('gabn (seed 2) has not trained to its end (it is missing)');
+  });
+
   it('stops after the current step with a resume point, and resumed ends as the run that never stopped', async () => {
     const job = await service.call('startJob', { kind: 'train', params: params() });
     await firstStep(service, job.id);
@@ -150,7 +191,11 @@ describe('a training run launched from the app', () => {
     const done = await service.runner.wait(job.id);
     expect(done.state).toBe('succeeded');
     expect(readFileSync(path.join(done.runDir, 'log.txt'), 'utf8')).toContain(`resuming from ${checkpoint}`);
-    expect(lines(done.runDir).filter((r) => r.type === 'step').map((r) => r.step)).toEqual([1, 2, 3, 4]);
+    expect(
+      lines(done.runDir)
+        .filter((r) => r.type === 'step')
+        .map((r) => r.step),
+    ).toEqual([1, 2, 3, 4]);
     expectSameBytes(bytes(done.runDir), bytes(whole.runDir));
   });
 });
@@ -193,7 +238,9 @@ describe('the training queue', () => {
     expect((await service.runner.wait(third.id)).state).toBe('succeeded');
     const resumed = await service.runner.wait(second.id);
     expect(resumed.state).toBe('succeeded');
-    expect(readFileSync(path.join(second.runDir, 'log.txt'), 'utf8')).toContain(`resuming from ${cut.training?.checkpoint}`);
+    expect(readFileSync(path.join(second.runDir, 'log.txt'), 'utf8')).toContain(
+      `resuming from ${cut.training?.checkpoint}`,
+    );
     expectSameBytes(bytes(second.runDir), bytes(whole.runDir));
   });
 });
@@ -206,7 +253,18 @@ describe('a run of gabn train in the workspace', () => {
 
   it('is followed while it trains, shown interrupted once its process is killed, and resumed by the app', async () => {
     const out = path.join(workspace, 'runs', 'cli-run');
-    const args = ['bin/gabn.js', 'train', '--preset', 'gabn', '--config', 'tiny', '--data', data, '--out', out];
+    const args = [
+      'bin/gabn.js',
+      'train',
+      '--preset',
+      'gabn',
+      '--config',
+      'tiny',
+      '--data',
+      data,
+      '--out',
+      out,
+    ];
     cli = spawn(process.execPath, [...args, ...OVERRIDES.flatMap((o) => ['--set', o])], { stdio: 'ignore' });
     // Listed while it trains, as worked on outside the app.
     const listed = await until(() => {
@@ -216,7 +274,9 @@ describe('a run of gabn train in the workspace', () => {
     expect(listed.external).toBe(true);
     expect(listed.kind).toBe('train');
     // Killed once its first epoch is saved.
-    await until(() => (readRunStatus(out)?.training?.checkpoint === 'checkpoints/epoch-1.gabn' ? true : undefined));
+    await until(() =>
+      readRunStatus(out)?.training?.checkpoint === 'checkpoints/epoch-1.gabn' ? true : undefined,
+    );
     cli.kill('SIGKILL');
     const cut = await until(() => {
       const job = service.runner.list().find((j) => j.id === 'cli-run');
@@ -226,7 +286,9 @@ describe('a run of gabn train in the workspace', () => {
     await service.call('resumeJob', 'cli-run');
     const done = await service.runner.wait('cli-run');
     expect(done.state).toBe('succeeded');
-    expect(readFileSync(path.join(out, 'log.txt'), 'utf8')).toContain('resuming from checkpoints/epoch-1.gabn');
+    expect(readFileSync(path.join(out, 'log.txt'), 'utf8')).toContain(
+      'resuming from checkpoints/epoch-1.gabn',
+    );
     // The same bytes as the app's own uninterrupted run: the CLI and the app train alike.
     expectSameBytes(bytes(out), bytes(whole.runDir));
   });

@@ -10,7 +10,12 @@ import { minMaxDecimate } from '../../../renderer/src/charts/decimate.ts';
 import { bestValidation } from '../../../renderer/src/training/best.ts';
 import { configDifferences, flatten } from '../../../renderer/src/training/config-diff.ts';
 import { comparisonChart, runCharts } from '../../../renderer/src/training/run-charts.ts';
-import { appendRecords, emptySeries, formatDuration, remainingSeconds } from '../../../renderer/src/training/series.ts';
+import {
+  appendRecords,
+  emptySeries,
+  formatDuration,
+  remainingSeconds,
+} from '../../../renderer/src/training/series.ts';
 import { getPath, parseSetting, SETTING_LABELS, setPath } from '../../../renderer/src/training/settings.ts';
 
 /** A seeded walk (LCG), so the test is the same every run. */
@@ -137,27 +142,47 @@ describe('a run’s series', () => {
     const left = remainingSeconds(s, { doneSteps: 6, totalSteps: 12, stepsPerEpoch: 4, batchSize: 10 });
     // 6 steps of 0.5 s, and 2 epoch ends (epochs 2 and 3) of 3 s.
     expect(left).toBeCloseTo(6 * 0.5 + 2 * 3, 10);
-    expect(remainingSeconds(emptySeries(), { doneSteps: 0, totalSteps: 4, stepsPerEpoch: 2, batchSize: 8 })).toBe(
-      undefined,
-    );
-    expect([formatDuration(12.4), formatDuration(200), formatDuration(3900)]).toEqual(['12 s', '3 min 20 s', '1 h 05 min']);
+    expect(
+      remainingSeconds(emptySeries(), { doneSteps: 0, totalSteps: 4, stepsPerEpoch: 2, batchSize: 8 }),
+    ).toBe(undefined);
+    expect([formatDuration(12.4), formatDuration(200), formatDuration(3900)]).toEqual([
+      '12 s',
+      '3 min 20 s',
+      '1 h 05 min',
+    ]);
   });
 });
 
 describe('the Runs view’s figures', () => {
   it('takes the best of each figure over the epochs, each with its epoch', () => {
-    const best = bestValidation([epoch(1, 2, 1, 80, 3, 1.4), epoch(2, 4, 1, 83, 3.5, 1.2), epoch(3, 6, 1, 82, 2.9, 1.3)]);
+    const best = bestValidation([
+      epoch(1, 2, 1, 80, 3, 1.4),
+      epoch(2, 4, 1, 83, 3.5, 1.2),
+      epoch(3, 6, 1, 82, 2.9, 1.3),
+    ]);
     expect(best).toEqual({
       average: { value: 83, epoch: 2 },
       std: { value: 2.9, epoch: 3 },
       ser: { value: 1.2, epoch: 2 },
     });
-    expect(bestValidation([{ ...epoch(1, 2, 1), validation: undefined } as unknown as EpochRecord])).toEqual({});
+    expect(bestValidation([{ ...epoch(1, 2, 1), validation: undefined } as unknown as EpochRecord])).toEqual(
+      {},
+    );
   });
 
   it('lists the settings whose values differ, with each run’s', () => {
-    const a = { preset: 'gabn', data: '/d', optimizer: { learningRate: 0.1, milestones: [9, 15] }, modules: { sfre: true } };
-    const b = { preset: 'baseline', data: '/d', optimizer: { learningRate: 0.1, milestones: [9, 16] }, modules: { sfre: false } };
+    const a = {
+      preset: 'gabn',
+      data: '/d',
+      optimizer: { learningRate: 0.1, milestones: [9, 15] },
+      modules: { sfre: true },
+    };
+    const b = {
+      preset: 'baseline',
+      data: '/d',
+      optimizer: { learningRate: 0.1, milestones: [9, 16] },
+      modules: { sfre: false },
+    };
     expect(flatten(a)).toEqual({
       preset: 'gabn',
       data: '/d',
@@ -170,7 +195,9 @@ describe('the Runs view’s figures', () => {
       { key: 'optimizer.milestones', values: ['[9,15]', '[9,16]'] },
       { key: 'modules.sfre', values: ['true', 'false'] },
     ]);
-    expect(configDifferences([a, { ...a, from: '/c.gabn' }])).toEqual([{ key: 'from', values: ['—', '/c.gabn'] }]);
+    expect(configDifferences([a, { ...a, from: '/c.gabn' }])).toEqual([
+      { key: 'from', values: ['—', '/c.gabn'] },
+    ]);
   });
 
   it('draws L_adv against its floor log G and the discriminator’s accuracy against chance 1/G', () => {

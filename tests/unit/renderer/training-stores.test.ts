@@ -18,8 +18,8 @@ import type {
   TrainingOptions,
   TrainJobParams,
 } from '../../../main/api/contract.ts';
-import { configFields } from '../../../main/gabn/training-config.ts';
 import { NAMED_CONFIGS, PRESETS, resolveTrainingConfig } from '../../../main/gabn/presets.ts';
+import { configFields } from '../../../main/gabn/training-config.ts';
 import { setApiClient } from '../../../renderer/src/api/index.ts';
 import TrainingForm from '../../../renderer/src/components/TrainingForm.vue';
 import { useNavigationStore } from '../../../renderer/src/stores/navigation.ts';
@@ -38,7 +38,9 @@ const options: TrainingOptions = {
   resolved: Object.fromEntries(
     Object.keys(NAMED_CONFIGS).map((c) => [
       c,
-      Object.fromEntries(Object.keys(PRESETS).map((p) => [p, resolveTrainingConfig({ preset: p, config: c })])),
+      Object.fromEntries(
+        Object.keys(PRESETS).map((p) => [p, resolveTrainingConfig({ preset: p, config: c })]),
+      ),
     ]),
   ),
   fields: configFields(),
@@ -78,7 +80,12 @@ function problemsOf(request: TrainJobParams) {
   const lr = (request.config as TrainingConfig).optimizer.learningRate as unknown;
   return typeof lr === 'number'
     ? []
-    : [{ path: 'optimizer.learningRate', message: `optimizer.learningRate is '${lr}' (expected a number in (0, 10])` }];
+    : [
+        {
+          path: 'optimizer.learningRate',
+          message: `optimizer.learningRate is '${lr}' (expected a number in (0, 10])`,
+        },
+      ];
 }
 
 beforeEach(() => {

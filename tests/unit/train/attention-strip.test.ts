@@ -4,13 +4,12 @@
  * every epoch), each map equal to the GAM recomputed from the epoch's checkpoint read back from disk;
  * and the time-per-epoch estimate, which takes a few steps of the run and writes nothing.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadDataset } from '../../../main/data/load-dataset.ts';
 import { loadAlignedImage } from '../../../main/data/image.ts';
+import { loadDataset } from '../../../main/data/load-dataset.ts';
 import { loadEngine, tf } from '../../../main/engine/index.ts';
 import { computeAttribution } from '../../../main/gabn/attribution.ts';
 import { resolveTrainingConfig } from '../../../main/gabn/presets.ts';
@@ -57,10 +56,23 @@ function percentile99(map: Float32Array): number {
 
 describe('the attention strip of a run', () => {
   it('draws two validation images per group before the first step and after each epoch, from the network as it is', async () => {
-    const outcome = await startRun({ out: path.join(root, 'run'), preset: 'gabn', config, data, val, command: 'test' });
+    const outcome = await startRun({
+      out: path.join(root, 'run'),
+      preset: 'gabn',
+      config,
+      data,
+      val,
+      command: 'test',
+    });
     expect(outcome.state).toBe('succeeded');
     const index = JSON.parse(readFileSync(path.join(outcome.runDir, STRIP_INDEX), 'utf8')) as StripIndex;
-    expect(index).toMatchObject({ version: 1, method: 'gam', inputSize: 16, source: 'validation', saturation: 0.99 });
+    expect(index).toMatchObject({
+      version: 1,
+      method: 'gam',
+      inputSize: 16,
+      source: 'validation',
+      saturation: 0.99,
+    });
     const dataset = loadDataset(val);
     // Two per group, spread over the group's images: its first and its middle one.
     const expected = dataset.groups.flatMap((group) => {
@@ -75,16 +87,29 @@ describe('the attention strip of a run', () => {
     const embedder = await loadEmbedder(path.join(outcome.runDir, 'checkpoints', 'epoch-1.gabn'));
     try {
       const faces = await Promise.all(expected.map((image) => loadAlignedImage(image, 16)));
-      const x = tf.tensor4d(Float32Array.from(faces.flatMap((f) => Array.from(f))), [faces.length, 16, 16, 3]);
+      const x = tf.tensor4d(Float32Array.from(faces.flatMap((f) => Array.from(f))), [
+        faces.length,
+        16,
+        16,
+        3,
+      ]);
       const { maps } = await computeAttribution('gam', embedder.model, x, { scale: config.gamScale });
       x.dispose();
       for (const [k, map] of maps.entries()) {
         const top = percentile99(map);
         const shown = top > 0 ? map.map((v) => Math.min(1, v / top)) : map;
         const face = denormalise(faces[k]!, 16, 16);
-        const png = await encodePng({ ...face, pixels: overlayAttention(face.pixels, shown, 'inferno', 0.6) }, 7);
-        expect(readFileSync(path.join(outcome.runDir, index.epochs[1]!.maps[k]!)).equals(png), `probe ${k}`).toBe(true);
-        expect(readFileSync(path.join(outcome.runDir, index.probes[k]!.face)).equals(await encodePng(face, 7))).toBe(true);
+        const png = await encodePng(
+          { ...face, pixels: overlayAttention(face.pixels, shown, 'inferno', 0.6) },
+          7,
+        );
+        expect(
+          readFileSync(path.join(outcome.runDir, index.epochs[1]!.maps[k]!)).equals(png),
+          `probe ${k}`,
+        ).toBe(true);
+        expect(
+          readFileSync(path.join(outcome.runDir, index.probes[k]!.face)).equals(await encodePng(face, 7)),
+        ).toBe(true);
       }
     } finally {
       embedder.dispose();
