@@ -82,7 +82,7 @@ function firstStep(on: GabnService, id: string): Promise<void> {
   });
 }
 
-async function until<T>(what: () => T | undefined, ms = 60_000): Promise<T> {
+async function until<T>(what: () => T | undefined, ms = 180_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const value = what();
@@ -103,7 +103,10 @@ afterAll(async () => {
   await service?.close();
 });
 
-describe('a training run launched from the app', () => {
+/** Each test trains a few seconds, in worker processes that each take seconds to start on a busy machine. */
+const TRAINING = { timeout: 400_000 };
+
+describe('a training run launched from the app', TRAINING, () => {
   it('writes the run folder gabn train writes, and sends each record of metrics.jsonl as it is written', async () => {
     const events: MetricsRecord[] = [];
     const job = await service.call('startJob', { kind: 'train', params: params(true) });
@@ -200,7 +203,7 @@ describe('a training run launched from the app', () => {
   });
 });
 
-describe('the training queue', () => {
+describe('the training queue', TRAINING, () => {
   it('trains one run at a time, other jobs beside it; Cancel ends a run at once; the queue survives the app', async () => {
     const first = await service.call('startJob', { kind: 'train', params: params() });
     const second = await service.call('startJob', { kind: 'train', params: params() });
@@ -245,7 +248,7 @@ describe('the training queue', () => {
   });
 });
 
-describe('a run of gabn train in the workspace', () => {
+describe('a run of gabn train in the workspace', TRAINING, () => {
   let cli: ChildProcess | undefined;
   afterAll(() => {
     cli?.kill('SIGKILL');

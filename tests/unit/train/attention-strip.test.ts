@@ -54,7 +54,7 @@ function percentile99(map: Float32Array): number {
   return sorted[lo]! + (h - lo) * ((sorted[lo + 1] ?? sorted[lo]!) - sorted[lo]!);
 }
 
-describe('the attention strip of a run', () => {
+describe('the attention strip of a run', { timeout: 300_000 }, () => {
   it('draws two validation images per group before the first step and after each epoch, from the network as it is', async () => {
     const outcome = await startRun({
       out: path.join(root, 'run'),
@@ -117,7 +117,7 @@ describe('the attention strip of a run', () => {
   });
 });
 
-describe('the time-per-epoch estimate', () => {
+describe('the time-per-epoch estimate', { timeout: 300_000 }, () => {
   it('times steps of the run itself and its validation, and writes nothing', async () => {
     const before = readdirSync(root, { recursive: true }).length;
     const steps: number[] = [];
