@@ -28,7 +28,8 @@ function isRequest(value: unknown): value is Request {
 }
 
 function send(message: unknown): void {
-  process.send?.(message);
+  // While the service closes after its parent went, its training runs still report as they save.
+  if (process.connected) process.send?.(message);
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ServiceOptions;

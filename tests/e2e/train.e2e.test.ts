@@ -86,7 +86,7 @@ async function scenario(page: Page, prefix: string): Promise<void> {
   expect(await page.inputValue('[data-testid="field-from"]')).toMatch(/checkpoints\/tiny\.gabn$/);
   await page.selectOption('[data-testid="field-config"]', 'tiny');
   await setting(page, 'batchSize', '8');
-  await setting(page, 'epochs', '3');
+  await setting(page, 'epochs', '2');
   // A wrong value: its problem beside its field, and nothing can start.
   await setting(page, 'optimizer.learningRate', 'fast');
   const problem = await page.waitForSelector('[data-testid="problem-optimizer.learningRate"]');
@@ -116,7 +116,7 @@ async function scenario(page: Page, prefix: string): Promise<void> {
         document
           .querySelector('[data-testid="metric-chart"][data-title^="L_ID"]')
           ?.getAttribute('data-points'),
-      ) >= 1,
+      ) >= 2,
     null,
     LONG,
   );
@@ -127,8 +127,8 @@ async function scenario(page: Page, prefix: string): Promise<void> {
   await page.waitForSelector('[data-testid="run-monitor"][data-state="stopped"]', LONG);
   expect(await page.textContent('[data-testid="run-state"]')).toContain('stopped');
   const atStop = await points(page, 'L_ID');
-  expect(atStop).toBeGreaterThanOrEqual(1);
-  expect(atStop).toBeLessThan(6);
+  expect(atStop).toBeGreaterThanOrEqual(2);
+  expect(atStop).toBeLessThan(4);
   await page.screenshot({ path: path.join(SHOTS, `${prefix}-train-stopped.png`) });
 
   // Resume, and queue a second run (GAM-CT alone) behind it.
@@ -136,7 +136,9 @@ async function scenario(page: Page, prefix: string): Promise<void> {
   await page.waitForSelector('[data-testid="run-monitor"][data-state="running"]', LONG);
   await page.selectOption('[data-testid="field-preset"]', 'gam-ct');
   await setting(page, 'batchSize', '8');
-  await setting(page, 'epochs', '2');
+  await setting(page, 'epochs', '1');
+  // Without validation: a short run beside the first.
+  await page.fill('[data-testid="field-val"]', '');
   await page.waitForFunction(
     () => !document.querySelector('[data-testid="launch"]')?.hasAttribute('disabled'),
   );
@@ -144,9 +146,9 @@ async function scenario(page: Page, prefix: string): Promise<void> {
   await page.waitForSelector('[data-testid="queue-item"] >> text=queued #1');
   await page.click(`[data-testid="queue-item"] >> text=${run}`);
   await page.waitForSelector(`[data-testid="run-monitor"][data-run="${run}"][data-state="succeeded"]`, LONG);
-  expect(await points(page, 'L_ID')).toBe(6);
+  expect(await points(page, 'L_ID')).toBe(4);
   await page.waitForFunction(
-    () => document.querySelectorAll('[data-testid="strip-epoch"]').length === 4,
+    () => document.querySelectorAll('[data-testid="strip-epoch"]').length === 3,
     null,
     LONG,
   );
@@ -155,7 +157,7 @@ async function scenario(page: Page, prefix: string): Promise<void> {
       (i) => i.complete && i.naturalWidth > 0,
     ),
   );
-  expect(await page.textContent('[data-testid="run-log"]')).toContain('completed 3 epochs (6 steps)');
+  expect(await page.textContent('[data-testid="run-log"]')).toContain('completed 2 epochs (4 steps)');
   // The whole live view at once: charts, the probe set's attention and the log.
   await page.setViewportSize({ width: 1400, height: 2100 });
   await page.screenshot({ path: path.join(SHOTS, `${prefix}-train-complete.png`) });
@@ -189,9 +191,9 @@ async function scenario(page: Page, prefix: string): Promise<void> {
 
   // Export the final checkpoint (float16): it joins the workspace's checkpoints, and the runs are
   // compared with it (its provenance holds its configuration and the epoch's validation).
-  expect(await page.inputValue('[data-testid="run-checkpoint"]')).toBe('checkpoints/epoch-3.gabn');
+  expect(await page.inputValue('[data-testid="run-checkpoint"]')).toBe('checkpoints/epoch-2.gabn');
   await page.click('[data-testid="run-export"]');
-  const exported = `${run}-epoch-3.gabn`;
+  const exported = `${run}-epoch-2.gabn`;
   await page.waitForSelector(`[data-testid="runs-notice"] >> text=${exported}`, LONG);
   await page.waitForSelector(`[data-testid="compare-checkpoint"] option >> text=${exported}`, {
     state: 'attached',
@@ -213,7 +215,7 @@ async function scenario(page: Page, prefix: string): Promise<void> {
   await page.click(`[data-testid="run-row"][data-run="${other}"]`);
   await page.click('[data-testid="run-delete"]');
   expect(await page.textContent('[data-testid="delete-confirmation"]')).toContain(
-    `Delete ${other} and its 2 checkpoint(s)?`,
+    `Delete ${other} and its 1 checkpoint(s)?`,
   );
   await page.click('[data-testid="run-delete-confirm"]');
   await page.waitForSelector(`[data-testid="run-row"][data-run="${other}"]`, { state: 'detached' });
@@ -231,8 +233,8 @@ async function scenario(page: Page, prefix: string): Promise<void> {
   }
   await page.screenshot({ path: path.join(SHOTS, `${prefix}-open-in-audit.png`) });
   await page.click('[data-testid="nav-checkpoints"]');
-  await page.waitForSelector('[data-testid="checkpoint-item"] >> text=epoch-3.gabn');
-  await page.waitForSelector(`[data-testid="checkpoint-item"] >> text=${run}-epoch-3.gabn`);
+  await page.waitForSelector('[data-testid="checkpoint-item"] >> text=epoch-2.gabn');
+  await page.waitForSelector(`[data-testid="checkpoint-item"] >> text=${run}-epoch-2.gabn`);
   expect(problems).toEqual([]);
 }
 
