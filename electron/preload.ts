@@ -31,6 +31,17 @@ const METHODS = [
   'listReports',
   'openReport',
   'exportReport',
+  'describeTraining',
+  'validateTraining',
+  'listRuns',
+  'readRunMetrics',
+  'readRunStrip',
+  'readRunLog',
+  'stopJob',
+  'resumeJob',
+  'deleteRun',
+  'exportRunCheckpoint',
+  'startAblation',
 ] as const satisfies readonly ApiMethod[];
 // The list above is the contract's, no more and no less (a compile error otherwise).
 const everyMethod: Exclude<ApiMethod, (typeof METHODS)[number]> extends never ? true : never = true;
@@ -39,6 +50,7 @@ const EVENTS = [
   'job-log',
   'job-finished',
   'workspace-changed',
+  'job-metrics',
 ] as const satisfies readonly ApiEventName[];
 const everyEvent: Exclude<ApiEventName, (typeof EVENTS)[number]> extends never ? true : never = true;
 void everyMethod;

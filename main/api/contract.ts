@@ -7,6 +7,7 @@
 
 import type { AttributionMethod } from '../gabn/attribution-methods.ts';
 import type { Estimate } from '../report/report-model.ts';
+import type { MetricsRecord } from '../usecases/training/records.ts';
 import type {
   AuditJobParams,
   ReportExportRequest,
@@ -14,12 +15,28 @@ import type {
   ReportSummary,
   ReportView,
 } from './contract-reports.ts';
+import type {
+  QueueFields,
+  TrainEstimateParams,
+  TrainingApi,
+  TrainingJobParams,
+  TrainJobParams,
+} from './training-contract.ts';
 
 export type { AttributionMethod } from '../gabn/attribution-methods.ts';
+export type { SettingField, SettingProblem, TrainingConfig } from '../gabn/training-config.ts';
 export type { AuditReport, Estimate, JsonInterval } from '../report/report-model.ts';
+export type * from '../usecases/training/records.ts';
 export type * from './contract-reports.ts';
+export type * from './training-contract.ts';
 export type MaskKind = 'sfre' | 'random';
-export type JobKind = 'synth' | 'group-averages' | 'demo-workspace' | 'import-model' | 'audit';
+export type JobKind =
+  | 'synth'
+  | 'group-averages'
+  | 'demo-workspace'
+  | 'import-model'
+  | 'audit'
+  | keyof TrainingJobParams;
 export type JobState =
   | 'queued'
   | 'running'
@@ -44,7 +61,7 @@ export interface JobProgress {
   readonly message?: string;
 }
 
-export interface JobInfo {
+export interface JobInfo extends QueueFields {
   readonly id: string;
   readonly kind: JobKind;
   readonly state: JobState;
@@ -304,7 +321,7 @@ export interface DemoWorkspaceJobParams {
   readonly workspace: string;
 }
 
-export interface JobParams {
+export interface JobParams extends TrainingJobParams {
   synth: SynthJobParams;
   'demo-workspace': DemoWorkspaceJobParams;
   'import-model': {
@@ -331,7 +348,7 @@ export interface RunFileRequest {
 }
 
 /** Every method the renderer can call; each takes at most one argument and returns a promise. */
-export interface GabnApi {
+export interface GabnApi extends TrainingApi {
   getStatus(): Promise<Status>;
   listCheckpoints(): Promise<CheckpointSummary[]>;
   openCheckpoint(path: string): Promise<CheckpointSummary>;
@@ -347,7 +364,11 @@ export interface GabnApi {
   /** Starts a 'group-averages' job; its result is a GroupAveragesResult. */
   groupAverages(request: GroupAveragesRequest): Promise<JobInfo>;
   startJob(
-    request: { kind: 'synth'; params: SynthJobParams } | { kind: 'audit'; params: AuditJobParams },
+    request:
+      | { kind: 'synth'; params: SynthJobParams }
+      | { kind: 'audit'; params: AuditJobParams }
+      | { kind: 'train'; params: TrainJobParams }
+      | { kind: 'train-estimate'; params: TrainEstimateParams },
   ): Promise<JobInfo>;
   /**
    * Makes what the workspace's demo lacks (synthetic faces, demo checkpoints) in a 'demo-workspace'
@@ -395,6 +416,17 @@ export const API_METHODS = [
   'listReports',
   'openReport',
   'exportReport',
+  'describeTraining',
+  'validateTraining',
+  'listRuns',
+  'readRunMetrics',
+  'readRunStrip',
+  'readRunLog',
+  'stopJob',
+  'resumeJob',
+  'deleteRun',
+  'exportRunCheckpoint',
+  'startAblation',
 ] as const satisfies readonly ApiMethod[];
 
 export type ApiArgument<M extends ApiMethod> = Parameters<GabnApi[M]> extends [infer A] ? A : undefined;
@@ -405,6 +437,8 @@ export interface ApiEvents {
   'job-progress': { id: string; progress: JobProgress };
   'job-log': { id: string; line: string };
   'job-finished': JobInfo;
+  /** A record a job wrote to its metrics.jsonl (a training run: every step and epoch). */
+  'job-metrics': { id: string; record: MetricsRecord };
   /** New checkpoints or datasets were found in the workspace (e.g. the demo was prepared). */
   'workspace-changed': { checkpoints: number; datasets: number };
 }
@@ -415,6 +449,7 @@ export const API_EVENTS = [
   'job-log',
   'job-finished',
   'workspace-changed',
+  'job-metrics',
 ] as const satisfies readonly ApiEventName[];
 
 /** What a host hands to the renderer: the API plus event subscription. */

@@ -28,7 +28,8 @@ function isRequest(value: unknown): value is Request {
 }
 
 function send(message: unknown): void {
-  // A job that finishes while the parent goes (the app quit) has no one left to tell.
+  // A job that finishes while the parent goes (the app quit) has no one left to tell; its training
+  // runs still report as they save while the service closes.
   if (process.connected) process.send?.(message);
 }
 

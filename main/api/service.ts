@@ -32,6 +32,8 @@ import { createDatasetRegistry, imageBytes, mimeOf } from './service/datasets.ts
 import { createPairScoring } from './service/pairs.ts';
 import { exportReport } from './service/report-export.ts';
 import { createReportRegistry } from './service/reports.ts';
+import { createRuns } from './service/runs.ts';
+import { createTraining } from './service/training.ts';
 import { validateArgument } from './validation.ts';
 import { createWorkQueue } from './work-queue.ts';
 
@@ -109,10 +111,15 @@ export function createService(options: ServiceOptions): GabnService {
   discoverWorkspace();
 
   const workspaceListeners = new Set<(payload: ApiEvents['workspace-changed']) => void>();
-  // A prepared demo brings new checkpoints and datasets: register them and tell the clients.
+  const training = createTraining(workspace, runner);
+  const runs = createRuns(workspace, runner);
+
+  // A prepared demo (or an exported checkpoint) brings new checkpoints and datasets: register them
+  // and tell the clients.
   runner.on('job-finished', (job) => {
     if (job.state !== 'succeeded') return;
-    if (job.kind !== 'demo-workspace' && job.kind !== 'import-model') return;
+    if (job.kind !== 'demo-workspace' && job.kind !== 'import-model' && job.kind !== 'export-checkpoint')
+      return;
     if (job.kind === 'import-model') {
       try {
         checkpoints.register((job.result as { out: string }).out);
@@ -168,6 +175,8 @@ export function createService(options: ServiceOptions): GabnService {
     async startJob(request) {
       if (request.kind === 'audit')
         return runner.start('audit', { ...auditJobParams(workspace, request.params) });
+      if (request.kind === 'train') return training.start(request.params);
+      if (request.kind === 'train-estimate') return training.estimate(request.params);
       return runner.start(request.kind, {
         ...request.params,
         out: path.resolve(workspace, request.params.out),
@@ -195,6 +204,20 @@ export function createService(options: ServiceOptions): GabnService {
     listReports: async () => reports.list(),
     openReport: async (id) => reports.open(id),
     exportReport: (request) => exportReport(reports, request),
+    describeTraining: async () => training.describe(),
+    validateTraining: async (request) => training.validate(request),
+    listRuns: async () => runs.list(),
+    readRunMetrics: async (request) => runs.metrics(request),
+    readRunStrip: async (id) => runs.strip(id),
+    readRunLog: (request) => runs.log(request),
+    stopJob: async (id) => runner.stop(id),
+    resumeJob: async (id) => runner.resume(id),
+    async deleteRun(id) {
+      runner.remove(id);
+      return { deleted: id };
+    },
+    exportRunCheckpoint: async (request) => runs.exportJob(request),
+    startAblation: async (request) => training.ablation(request),
   };
 
   return {

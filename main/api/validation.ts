@@ -19,6 +19,8 @@ import {
   z,
 } from '../base/validation.ts';
 import { ATTRIBUTION_METHODS } from '../gabn/attribution-methods.ts';
+import { PRESETS, TABLE4_PRESETS } from '../gabn/presets.ts';
+import { TRAINING_CONFIG } from '../gabn/training-config.ts';
 import { API_METHODS, type ApiArgument, type ApiMethod } from './contract.ts';
 
 const ID_LENGTH = 64;
@@ -27,6 +29,20 @@ const id = () => text(ID_LENGTH);
 const imageId = () => integerIn(0, MAX_IMAGE);
 const seed = () => integerIn(0, 2 ** 32 - 1);
 const method = () => oneOf(ATTRIBUTION_METHODS);
+
+const PRESET_NAMES = Object.keys(PRESETS) as [string, ...string[]];
+
+/**
+ * A training run's parameters: the configuration is checked by the one schema the CLI's --set and
+ * config files go through, so a wrong setting is named by its dotted path.
+ */
+const trainParams = () => ({
+  preset: oneOf(PRESET_NAMES),
+  config: TRAINING_CONFIG,
+  data: text(),
+  val: text().optional(),
+  from: text().optional(),
+});
 
 /** A plain-string argument (a path or an id). */
 interface TextArgument {
@@ -65,11 +81,17 @@ const SCHEMAS = {
   listDatasets: 'none',
   listJobs: 'none',
   prepareDemoWorkspace: 'none',
+  describeTraining: 'none',
+  listRuns: 'none',
   openCheckpoint: { text: text(), what: 'path' },
   describeCheckpoint: { text: id(), what: 'checkpoint id' },
   openDataset: { text: text(), what: 'path' },
   listGroups: { text: id(), what: 'dataset id' },
   cancelJob: { text: id(), what: 'job id' },
+  stopJob: { text: id(), what: 'job id' },
+  resumeJob: { text: id(), what: 'job id' },
+  deleteRun: { text: id(), what: 'job id' },
+  readRunStrip: { text: id(), what: 'job id' },
   listImages: record({
     datasetId: id(),
     group: text(256).optional(),
@@ -123,8 +145,13 @@ const SCHEMAS = {
         }),
       }),
       record({ kind: z.literal('audit'), params: auditParams }),
+      record({ kind: z.literal('train'), params: record(trainParams()) }),
+      record({
+        kind: z.literal('train-estimate'),
+        params: record({ ...trainParams(), probeSteps: integerIn(1, 50).optional() }),
+      }),
     ],
-    { error: 'one of synth, audit' },
+    { error: 'one of synth, audit, train, train-estimate' },
   ),
   readRunFile: record({ jobId: id(), file: text(1024) }),
   importModel: record({
@@ -138,6 +165,25 @@ const SCHEMAS = {
     reportId: id(),
     format: oneOf(['html', 'pdf', 'json', 'csv']),
     noFaces: flag().optional(),
+  }),
+  // Its problems are the answer, not a refusal: only the form of the request is checked here.
+  validateTraining: record({
+    preset: text(64),
+    config: z.record(z.string(), z.unknown(), { error: 'an object' }),
+    data: text().optional(),
+    val: text().optional(),
+    from: text().optional(),
+  }),
+  readRunMetrics: record({ jobId: id(), from: integerIn(0, 1_000_000_000).optional() }),
+  readRunLog: record({ jobId: id(), lines: integerIn(1, 10_000).optional() }),
+  exportRunCheckpoint: record({ jobId: id(), checkpoint: text(1024).optional() }),
+  startAblation: record({
+    base: record(trainParams()),
+    presets: z.array(oneOf(TABLE4_PRESETS), { error: `a list of ${TABLE4_PRESETS.join(', ')}` }).min(1, {
+      error: 'at least one preset',
+    }),
+    seeds: integerIn(1, 100),
+    bootstrap: integerIn(1, 1_000_000).optional(),
   }),
 } satisfies Record<ApiMethod, Schema>;
 

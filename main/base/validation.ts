@@ -31,12 +31,13 @@ export function oneOf<const T extends readonly [string, ...string[]]>(values: T)
 
 export function oneOfNumbers<const T extends readonly [number, ...number[]]>(values: T) {
   const expected = `one of ${values.join(', ')}`;
-  return z
-    .number(says(expected))
-    .refine(
-      (v): v is T[number] => (values as readonly number[]).includes(v),
-      says(expected),
-    ) as unknown as z.ZodType<T[number]>;
+  return (
+    z
+      .number(says(expected))
+      .refine((v): v is T[number] => (values as readonly number[]).includes(v), says(expected))
+      // The choices, for a form that offers them (a refinement does not show them).
+      .meta({ choices: [...values] }) as unknown as z.ZodType<T[number]>
+  );
 }
 
 export function flag() {

@@ -34,7 +34,7 @@ const options = {
 
 function report(outcome: TrainOutcome, context: CliContext): number {
   context.stdout.write(`${outcome.message}\n`);
-  return outcome.state === 'succeeded' ? 0 : outcome.state === 'stopped' ? 130 : 1;
+  return outcome.state === 'succeeded' ? 0 : outcome.state === 'failed' ? 1 : 130;
 }
 
 function progressOf(context: CliContext): { update(done: number, total: number): void; done(): void } {

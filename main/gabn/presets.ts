@@ -100,6 +100,35 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   },
 };
 
+/** What a preset sets over a configuration: its modules, and its further settings. */
+function presetSettings(preset: Preset): Record<string, unknown> {
+  return { modules: preset.modules, ...(preset.settings ?? {}) };
+}
+
+/**
+ * A configuration a person chose, with `preset`'s modules and settings laid over it (a Table 4 row
+ * of an ablation started from the app's form), checked.
+ */
+export function withPreset(config: TrainingConfig, presetName: string, source: string): TrainingConfig {
+  const preset = PRESETS[presetName];
+  if (preset === undefined) {
+    throw new GabnError('usage', `unknown preset '${presetName}'`, {
+      expected: `one of ${knownNames(PRESETS)}`,
+    });
+  }
+  return validateConfig(mergeConfig(config, presetSettings(preset)), `${source} with preset '${presetName}'`);
+}
+
+/** The rows of the paper's Table 4: the presets an ablation trains. */
+export const TABLE4_PRESETS = [
+  'baseline',
+  'random-erase',
+  'confidence',
+  'gam-ct',
+  'gam-sfre',
+  'gabn',
+] as const;
+
 export interface ConfigRequest {
   readonly preset: string;
   /** A name from NAMED_CONFIGS or a path to a JSON file (a complete or partial configuration). */
@@ -149,7 +178,7 @@ export function resolveTrainingConfig(request: ConfigRequest): TrainingConfig {
       expected: `one of ${knownNames(NAMED_CONFIGS)}, or a path to a JSON file`,
     });
   }
-  config = mergeConfig(config, { modules: preset.modules, ...(preset.settings ?? {}) });
+  config = mergeConfig(config, presetSettings(preset));
   for (const assignment of request.overrides ?? []) config = mergeConfig(config, parseOverride(assignment));
   return validateConfig(
     config,

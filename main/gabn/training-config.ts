@@ -84,6 +84,37 @@ export type TrainingConfig = z.infer<typeof TRAINING_CONFIG>;
 /** The keys `--set` accepts: the dotted path of every setting. */
 export const CONFIG_KEYS: readonly string[] = leafPaths(TRAINING_CONFIG);
 
+/** How a form edits one setting: its kind, what it expects in words, and its choices where it has some. */
+export interface SettingField {
+  readonly key: string;
+  readonly kind: 'boolean' | 'choice' | 'number' | 'list';
+  /** As messages say it: "an integer in [1, 10000]". */
+  readonly expected: string;
+  readonly choices?: readonly (string | number)[];
+}
+
+function leafAt(key: string): z.ZodType {
+  let node: z.ZodType = TRAINING_CONFIG;
+  for (const part of key.split('.'))
+    node = (node as unknown as { shape: Record<string, z.ZodType> }).shape[part]!;
+  return node;
+}
+
+/** Every setting of the configuration as a form shows it, read from the one declaration above. */
+export function configFields(): SettingField[] {
+  return CONFIG_KEYS.map((key) => {
+    const leaf = leafAt(key);
+    // Every check of the project says what it expects, whatever the wrong value: ask it with none.
+    const expected = problemsOf(leaf, undefined)[0]?.expected ?? '';
+    const type = (leaf as unknown as { def: { type: string } }).def.type;
+    const meta = leaf.meta() as { choices?: readonly number[] } | undefined;
+    if (type === 'boolean') return { key, kind: 'boolean', expected };
+    if (type === 'enum') return { key, kind: 'choice', expected, choices: (leaf as z.ZodEnum).options };
+    if (meta?.choices) return { key, kind: 'choice', expected, choices: meta.choices };
+    return { key, kind: type === 'array' ? 'list' : 'number', expected };
+  });
+}
+
 function leafPaths(schema: z.ZodType, prefix = ''): string[] {
   const shape = (schema as { shape?: Record<string, z.ZodType> }).shape;
   if (shape === undefined) return [prefix];
@@ -102,36 +133,57 @@ function withPaperMarginNames(value: unknown): unknown {
   return { ...(value as object), margin: { ...rest, s: scale, m } };
 }
 
+/** A problem of a configuration at one setting: its dotted path, and the message that names it. */
+export interface SettingProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Every problem of a configuration, each at the setting it concerns (so a form can show it beside
+ * its field): the schema's, then the settings that exclude each other.
+ */
+export function configProblems(value: unknown): SettingProblem[] {
+  const input = withPaperMarginNames(value);
+  const problems = problemsOf(TRAINING_CONFIG, input).map((p) => ({
+    path: p.path,
+    message: p.unknownKey
+      ? `unknown key '${p.path}'`
+      : p.value === undefined
+        ? `missing key '${p.path}'`
+        : describeProblem(p),
+  }));
+  if (problems.length > 0) return problems;
+  const config = TRAINING_CONFIG.parse(input);
+  const exclusive: SettingProblem[] = [];
+  if (config.modules.sfre && config.modules.randomErase) {
+    exclusive.push({
+      path: 'modules.randomErase',
+      message: 'modules.sfre and modules.randomErase exclude each other',
+    });
+  }
+  if (config.microBatchSize > config.batchSize) {
+    exclusive.push({
+      path: 'microBatchSize',
+      message: `microBatchSize ${config.microBatchSize} exceeds batchSize ${config.batchSize}`,
+    });
+  }
+  return exclusive;
+}
+
 /**
  * Checks a complete config object. `source` names where it came from (a file, a preset, --set) for
  * the message. Every problem is listed, not just the first.
  */
 export function validateConfig(value: unknown, source: string): TrainingConfig {
-  const input = withPaperMarginNames(value);
-  const problems = problemsOf(TRAINING_CONFIG, input).map((p) =>
-    p.unknownKey
-      ? `unknown key '${p.path}'`
-      : p.value === undefined
-        ? `missing key '${p.path}'`
-        : describeProblem(p),
-  );
+  const problems = configProblems(value);
   if (problems.length > 0) {
-    throw new GabnError('config', `invalid training configuration in ${source}:\n  ${problems.join('\n  ')}`);
-  }
-  const config = TRAINING_CONFIG.parse(input);
-  if (config.modules.sfre && config.modules.randomErase) {
     throw new GabnError(
       'config',
-      `invalid training configuration in ${source}: modules.sfre and modules.randomErase exclude each other`,
+      `invalid training configuration in ${source}:\n  ${problems.map((p) => p.message).join('\n  ')}`,
     );
   }
-  if (config.microBatchSize > config.batchSize) {
-    throw new GabnError(
-      'config',
-      `invalid training configuration in ${source}: microBatchSize ${config.microBatchSize} exceeds batchSize ${config.batchSize}`,
-    );
-  }
-  return config;
+  return TRAINING_CONFIG.parse(withPaperMarginNames(value));
 }
 
 /** Deep merge of plain objects; arrays and scalars replace. */

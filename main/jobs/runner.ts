@@ -4,115 +4,109 @@
  *
  * - Crash isolation: a worker that dies (an exception, out of memory, kill -9) fails its job, with
  *   the tail of its log; the process that hosts the runner goes on.
- * - Cancel: SIGTERM (the worker stops after its current step), then SIGKILL after a grace period.
- * - Restart: a run whose status.json says queued or running but whose process this runner did not
- *   start is shown as interrupted.
+ * - Cancel: SIGTERM, then SIGKILL after a grace period. Stop (a training run): after its current
+ *   step, with a resume point; Resume queues it again and it continues from its last checkpoint.
+ * - Queues: training runs one at a time, the other jobs one at a time beside them (kind-traits.ts),
+ *   each in the order it was queued; a job may wait for others (`after`). Queued runs are on disk:
+ *   the next runner starts them.
+ * - Registry: every run folder of the runs folder, re-read as it changes, those of `gabn train`
+ *   included. A run left running by a process that is gone is shown as interrupted.
+ * - One writer per status.json: a self-reporting kind's worker writes its own while it lives
+ *   (kind-traits.ts); the runner writes before it starts and after it is gone.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ApiEvents, JobInfo, JobKind, JobProgress } from '../api/contract.ts';
+import type { ApiEvents, JobInfo, JobKind, MetricsRecord } from '../api/contract.ts';
 import { GabnError } from '../base/errors.ts';
 import {
-  ACTIVE_STATES,
   appendMetrics,
   appendRunLogText,
   createRunFolder,
-  isRunId,
-  logTail,
   newRunId,
-  type RunState,
-  type RunStatus,
-  readRunConfig,
-  readRunResult,
-  readRunStatus,
-  STATUS_FILE,
   writeRunResult,
   writeRunStatus,
 } from '../runs/run-folder.ts';
 import { runLockHolder } from '../runs/run-lock.ts';
-import { isWorkerMessage, type WorkerMessage } from './protocol.ts';
+import { type Entry, isExternal, isSelfReporting, jobInfo, PENDING, queueOrder } from './entry.ts';
+import { jobEnd } from './job-end.ts';
+import { laneOf, RESUMABLE_KINDS, STOPPABLE_KINDS } from './kind-traits.ts';
+import { isWorkerMessage, type ParentMessage, type WorkerMessage } from './protocol.ts';
+import { isActive, removeRunFolder, syncEntries } from './registry.ts';
 
 export interface JobRunnerOptions {
   readonly runsDir: string;
-  /** Jobs running at once (default 1: the machine's cores go to one heavy job at a time). */
+  /** Jobs running at once in each lane (default 1: the machine's cores go to one heavy job at a time). */
   readonly concurrency?: number;
   /** Time between SIGTERM and SIGKILL on cancel (default 5 s). */
   readonly graceMs?: number;
+  /** On close, how long a training run may take to save its resume point (default 8 s). */
+  readonly closeGraceMs?: number;
 }
 
 type Listener<E extends keyof ApiEvents> = (payload: ApiEvents[E]) => void;
 
+export interface StartOptions {
+  /** Jobs to wait for: it starts once none of them is queued, running, stopped or interrupted. */
+  readonly after?: readonly string[];
+}
+
 export interface JobRunner {
-  start(kind: JobKind, params: Record<string, unknown>): JobInfo;
+  start(kind: JobKind, params: Record<string, unknown>, options?: StartOptions): JobInfo;
   cancel(id: string): JobInfo;
+  /** A training run stops after its current step with a resume point. */
+  stop(id: string): JobInfo;
+  /** Queues a run that ended short again: it continues from where it stopped. */
+  resume(id: string): JobInfo;
+  /** Deletes a run that is neither queued nor running, folder and all. */
+  remove(id: string): void;
   get(id: string): JobInfo;
   list(): JobInfo[];
   /** The worker's process id while a job runs. */
   pid(id: string): number | undefined;
   on<E extends keyof ApiEvents>(event: E, listener: Listener<E>): () => void;
-  /** Resolves when the job has finished (succeeded, failed, cancelled or interrupted). */
+  /** Resolves when the job has finished (succeeded, failed, cancelled, stopped or interrupted). */
   wait(id: string): Promise<JobInfo>;
-  /** Stops every running worker (SIGTERM, then SIGKILL) and waits for them. */
+  /** Stops every running worker (training runs save a resume point first) and waits for them. */
   close(): Promise<void>;
-}
-
-interface Entry {
-  status: RunStatus;
-  readonly runDir: string;
-  readonly params: Record<string, unknown>;
-  child?: ChildProcess;
-  cancelRequested: boolean;
-  killTimer?: NodeJS.Timeout;
-  result?: unknown;
-  error?: string;
-  lastStatusWrite: number;
-  waiters: ((info: JobInfo) => void)[];
 }
 
 const require = createRequire(import.meta.url);
 /** tsx's loader, by absolute URL so the worker starts whatever the current directory is. */
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
-
-/** A run's parameters; a folder whose config.json is missing or broken lists with none. */
-function paramsOf(runDir: string): Record<string, unknown> {
-  try {
-    return readRunConfig(runDir).params;
-  } catch {
-    return {};
-  }
-}
+/** How often runs worked on by other processes are read again while any is active. */
+const EXTERNAL_POLL_MS = 3000;
 
 export function createJobRunner(options: JobRunnerOptions): JobRunner {
   const runsDir = path.resolve(options.runsDir);
   const concurrency = options.concurrency ?? 1;
   const graceMs = options.graceMs ?? 5000;
+  const closeGraceMs = options.closeGraceMs ?? 8000;
   mkdirSync(runsDir, { recursive: true });
   const entries = new Map<string, Entry>();
   const listeners = new Map<string, Set<(payload: never) => void>>();
+  let lastSync = 0;
+  let closing = false;
 
   function emit<E extends keyof ApiEvents>(event: E, payload: ApiEvents[E]): void {
     for (const listener of listeners.get(event) ?? []) (listener as Listener<E>)(payload);
   }
 
-  function info(entry: Entry): JobInfo {
-    const {
-      pid: _pid,
-      updatedAt: _updated,
-      training: _training,
-      message: _message,
-      ...status
-    } = entry.status;
-    return {
-      ...status,
-      kind: status.kind as JobKind,
-      params: entry.params,
-      runDir: entry.runDir,
-      ...(entry.result === undefined ? {} : { result: entry.result }),
-    };
+  const queued = () =>
+    [...entries.entries()]
+      .filter(([, e]) => e.adopted && e.status.state === 'queued')
+      .sort(([, a], [, b]) => queueOrder(a).localeCompare(queueOrder(b)));
+
+  function info(id: string, entry: Entry): JobInfo {
+    const lane = laneOf(entry.status.kind);
+    const position = queued()
+      .filter(([, e]) => laneOf(e.status.kind) === lane)
+      .findIndex(([other]) => other === id);
+    return jobInfo(entry, position >= 0 ? position + 1 : undefined);
   }
 
   function writeStatus(entry: Entry): void {
@@ -125,52 +119,54 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     for (const line of text.split('\n')) if (line.trim() !== '') emit('job-log', { id, line });
   }
 
-  function isFinished(state: RunState): boolean {
-    return !ACTIVE_STATES.includes(state);
+  function settle(id: string, entry: Entry): void {
+    const finished = info(id, entry);
+    emit('job-finished', finished);
+    for (const waiter of entry.waiters.splice(0)) waiter(finished);
   }
 
-  // The registry: every run on disk. A run left queued or running by an earlier process was cut
-  // short (the app quit or crashed; its workers exit when their parent goes).
-  for (const id of readdirSync(runsDir)) {
-    if (!isRunId(id)) continue;
-    const runDir = path.join(runsDir, id);
-    const status = readRunStatus(runDir);
-    if (status === undefined) continue;
-    const entry: Entry = {
-      status,
-      runDir,
-      params: paramsOf(runDir),
-      cancelRequested: false,
-      lastStatusWrite: 0,
-      waiters: [],
-    };
-    if (!isFinished(status.state) && runLockHolder(runDir) === undefined) {
-      const { pid: _pid, ...rest } = status;
-      entry.status = {
-        ...rest,
-        state: 'interrupted',
-        finishedAt: new Date().toISOString(),
-        error: `interrupted: the process running it stopped before it finished (state was ${status.state})`,
-      };
-      writeStatus(entry);
-    }
-    if (entry.status.state === 'succeeded') entry.result = readRunResult(runDir);
-    entries.set(id, entry);
+  function sync(force = false): void {
+    if (!force && Date.now() - lastSync < 250) return;
+    lastSync = Date.now();
+    syncEntries(runsDir, entries, { writeStatus, ended: settle });
   }
 
-  function running(): number {
-    return [...entries.values()].filter((e) => e.status.state === 'running').length;
+  // The registry at start: every run on disk. One left running by an earlier process was cut short
+  // (the app quit or crashed) unless its process still works on it; one left queued waits its turn.
+  sync(true);
+  for (const entry of entries.values()) {
+    if (entry.status.state === 'queued') entry.adopted = true;
+  }
+
+  function runningIn(lane: string): number {
+    return [...entries.values()].filter((e) => e.status.state === 'running' && laneOf(e.status.kind) === lane)
+      .length;
+  }
+
+  function waiting(entry: Entry): boolean {
+    return entry.after.some((id) => {
+      const dep = entries.get(id);
+      return dep !== undefined && PENDING.includes(dep.status.state);
+    });
   }
 
   function pump(): void {
-    const queued = [...entries.entries()]
-      .filter(([, e]) => e.status.state === 'queued')
-      .sort(([, a], [, b]) => a.status.createdAt.localeCompare(b.status.createdAt));
-    for (const [id, entry] of queued) {
-      if (running() >= concurrency) return;
+    if (closing) return;
+    for (const [id, entry] of queued()) {
+      if (waiting(entry) || runningIn(laneOf(entry.status.kind)) >= concurrency) continue;
       launch(id, entry);
     }
   }
+
+  // Runs of other processes are read again while any is active (the app gets no events from them),
+  // and the queue moves when one ends.
+  const poll = setInterval(() => {
+    if (![...entries.values()].some(isExternal)) return;
+    sync(true);
+    pump();
+  }, EXTERNAL_POLL_MS);
+  poll.unref();
+  pump();
 
   function launch(id: string, entry: Entry): void {
     const child = fork(WORKER, [entry.runDir], {
@@ -179,8 +175,13 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       env: process.env,
     });
     entry.child = child;
+    entry.ending = undefined;
+    entry.error = undefined;
+    entry.result = undefined;
+    const { finishedAt: _f, error: _e, ...rest } = entry.status;
+    // Written before the worker starts: a self-reporting one writes its own from its first step.
     entry.status = {
-      ...entry.status,
+      ...rest,
       state: 'running',
       startedAt: new Date().toISOString(),
       ...(child.pid === undefined ? {} : { pid: child.pid }),
@@ -195,25 +196,27 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       entry.error ??= `the worker could not run: ${error.message}`;
     });
     child.on('exit', (code, signal) => {
-      void finish(entry, code, signal);
+      void finish(id, entry, code, signal);
     });
   }
 
   function handle(id: string, entry: Entry, message: WorkerMessage): void {
+    const own = isSelfReporting(entry);
     switch (message.type) {
       case 'progress': {
-        const progress: JobProgress = message.progress;
-        entry.status = { ...entry.status, progress };
-        // status.json follows at most once a second; listeners get every update.
-        if (Date.now() - entry.lastStatusWrite > 1000) writeStatus(entry);
-        emit('job-progress', { id, progress });
+        entry.status = { ...entry.status, progress: message.progress };
+        // status.json follows at most once a second (a self-reporting worker writes its own).
+        if (!own && Date.now() - entry.lastStatusWrite > 1000) writeStatus(entry);
+        emit('job-progress', { id, progress: message.progress });
         break;
       }
       case 'log':
-        appendLog(entry, id, `${message.line}\n`);
+        if (own) emit('job-log', { id, line: message.line });
+        else appendLog(entry, id, `${message.line}\n`);
         break;
       case 'metrics':
-        appendMetrics(entry.runDir, { time: new Date().toISOString(), ...message.values });
+        if (!own) appendMetrics(entry.runDir, { time: new Date().toISOString(), ...message.values });
+        emit('job-metrics', { id, record: message.values as unknown as MetricsRecord });
         break;
       case 'result':
         entry.result = message.result;
@@ -224,34 +227,22 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     }
   }
 
-  async function finish(entry: Entry, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+  async function finish(id: string, entry: Entry, code: number | null, signal: NodeJS.Signals | null) {
     if (entry.killTimer) clearTimeout(entry.killTimer);
-    entry.child = undefined;
-    const { pid: _pid, ...rest } = entry.status;
-    const finishedAt = new Date().toISOString();
-    let state: RunState;
-    let error: string | undefined;
-    if (code === 0 && entry.result !== undefined) {
-      state = 'succeeded';
+    const end = await jobEnd(entry, code, signal);
+    entry.status = end.status;
+    if (end.params) entry.params = end.params;
+    if (end.write) writeStatus(entry);
+    if (entry.status.state === 'succeeded' && entry.result !== undefined)
       writeRunResult(entry.runDir, entry.result);
-    } else if (entry.cancelRequested) {
-      state = 'cancelled';
-      error = 'cancelled';
-    } else {
-      state = 'failed';
-      const how = signal === null ? `exited with code ${code}` : `was killed by ${signal}`;
-      const tail = await logTail(entry.runDir);
-      error = `${entry.error ?? `the worker ${how} before it finished`}${tail ? `\n--- last lines of log.txt ---\n${tail}` : ''}`;
-    }
-    entry.status = { ...rest, state, finishedAt, ...(error === undefined ? {} : { error }) };
-    writeStatus(entry);
-    const finished = info(entry);
-    emit('job-finished', finished);
-    for (const waiter of entry.waiters.splice(0)) waiter(finished);
+    // Until here the job counts as running: the registry leaves it alone and the queue waits.
+    entry.child = undefined;
+    settle(id, entry);
     pump();
   }
 
   function find(id: string): Entry {
+    sync();
     const entry = entries.get(id);
     if (entry === undefined) {
       throw new GabnError('usage', `no job '${id.slice(0, 60)}'`, { expected: 'the id of a listed job' });
@@ -259,29 +250,34 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     return entry;
   }
 
+  function refuse(message: string, expected: string): never {
+    throw new GabnError('usage', message, { expected });
+  }
+
   return {
-    start(kind, params) {
+    start(kind, params, startOptions = {}) {
       const createdAt = new Date().toISOString();
       const id = newRunId(kind);
       const runDir = path.join(runsDir, id);
-      createRunFolder(runDir, { kind, params, createdAt });
+      const after = [...(startOptions.after ?? [])];
+      createRunFolder(runDir, { kind, params, createdAt, ...(after.length > 0 ? { after } : {}) });
       const entry: Entry = {
-        status: { id, kind, state: 'queued', createdAt },
+        status: { id, kind, state: 'queued', createdAt, queuedAt: createdAt },
         runDir,
         params,
-        cancelRequested: false,
+        after,
+        adopted: true,
         lastStatusWrite: 0,
         waiters: [],
       };
       writeStatus(entry);
       entries.set(id, entry);
       pump();
-      return info(entry);
+      return info(id, entry);
     },
     cancel(id) {
       const entry = find(id);
-      if (entry.status.state === 'queued') {
-        entry.cancelRequested = true;
+      if (entry.status.state === 'queued' && entry.adopted) {
         entry.status = {
           ...entry.status,
           state: 'cancelled',
@@ -289,22 +285,84 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
           error: 'cancelled',
         };
         writeStatus(entry);
-        const finished = info(entry);
-        emit('job-finished', finished);
-        for (const waiter of entry.waiters.splice(0)) waiter(finished);
-      } else if (entry.status.state === 'running' && entry.child && !entry.cancelRequested) {
-        entry.cancelRequested = true;
+        settle(id, entry);
+      } else if (entry.status.state === 'running' && entry.child === undefined) {
+        refuse(
+          `the run '${id}' is worked on by another process (${runLockHolder(entry.runDir)?.purpose ?? 'gone'})`,
+          'Stop, which asks that process to stop after its current step',
+        );
+      } else if (entry.child && entry.ending !== 'cancel') {
+        entry.ending = 'cancel';
         const child = entry.child;
         child.kill('SIGTERM');
         entry.killTimer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       }
-      return info(entry);
+      return info(id, entry);
     },
-    get: (id) => info(find(id)),
-    list: () =>
-      [...entries.values()]
-        .map(info)
-        .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id)),
+    stop(id) {
+      const entry = find(id);
+      if (!STOPPABLE_KINDS.has(entry.status.kind))
+        refuse(`a ${entry.status.kind} job cannot stop part way`, 'cancel');
+      if (entry.status.state !== 'running') {
+        refuse(
+          `the run '${id}' is ${entry.status.state}`,
+          entry.status.state === 'queued' ? 'cancel, to take it out of the queue' : 'a running run',
+        );
+      }
+      if (entry.child) {
+        entry.ending ??= 'stop';
+        entry.child.send({ type: 'stop', reason: 'stop' } satisfies ParentMessage);
+        entry.status = { ...entry.status, message: 'stopping after the current step' };
+      } else {
+        // A run of `gabn train` stops after its current step on SIGINT, as on Ctrl-C.
+        const holder = runLockHolder(entry.runDir);
+        if (holder === undefined || holder.hostname !== os.hostname())
+          refuse(`no process of this machine works on '${id}'`, 'a running run');
+        process.kill(holder.pid, 'SIGINT');
+      }
+      return info(id, entry);
+    },
+    resume(id) {
+      const entry = find(id);
+      const { state, kind } = entry.status;
+      if (!RESUMABLE_KINDS.has(kind))
+        refuse(`a ${kind} job cannot be resumed`, 'a training run or an ablation');
+      if (!['stopped', 'interrupted', 'failed', 'cancelled'].includes(state)) {
+        refuse(`the run '${id}' is ${state}`, 'a stopped, interrupted, failed or cancelled run');
+      }
+      if (runLockHolder(entry.runDir) !== undefined)
+        refuse(`the run '${id}' is in use by another process`, 'that process to end');
+      const { finishedAt: _f, error: _e, pid: _p, ...rest } = entry.status;
+      entry.status = {
+        ...rest,
+        state: 'queued',
+        queuedAt: new Date().toISOString(),
+        message: 'queued to resume',
+      };
+      entry.adopted = true;
+      entry.result = undefined;
+      writeStatus(entry);
+      pump();
+      return info(id, entry);
+    },
+    remove(id) {
+      const entry = find(id);
+      if (isActive(entry.status.state) || runLockHolder(entry.runDir) !== undefined) {
+        refuse(
+          `the run '${id}' is ${entry.status.state}`,
+          'a run that is neither queued nor running: stop or cancel it first',
+        );
+      }
+      removeRunFolder(runsDir, id);
+      entries.delete(id);
+    },
+    get: (id) => info(id, find(id)),
+    list() {
+      sync();
+      return [...entries.entries()]
+        .map(([id, entry]) => info(id, entry))
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+    },
     pid: (id) => find(id).child?.pid,
     on(event, listener) {
       const set = listeners.get(event) ?? new Set();
@@ -314,12 +372,22 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     },
     wait(id) {
       const entry = find(id);
-      if (isFinished(entry.status.state)) return Promise.resolve(info(entry));
+      if (!isActive(entry.status.state)) return Promise.resolve(info(id, entry));
       return new Promise((resolve) => entry.waiters.push(resolve));
     },
     async close() {
+      closing = true;
+      clearInterval(poll);
       const active = [...entries.entries()].filter(([, e]) => e.child !== undefined);
-      for (const [id] of active) this.cancel(id);
+      for (const [id, entry] of active) {
+        if (isSelfReporting(entry)) {
+          // The run saves where it is and reads as interrupted; the next start resumes it.
+          entry.ending = 'close';
+          entry.child!.send({ type: 'stop', reason: 'close' } satisfies ParentMessage);
+          const child = entry.child!;
+          entry.killTimer = setTimeout(() => child.kill('SIGKILL'), closeGraceMs);
+        } else this.cancel(id);
+      }
       await Promise.all(active.map(([id]) => this.wait(id)));
     },
   };
@@ -328,8 +396,4 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
 /** The runs folder inside a workspace. */
 export function runsDirOf(workspace: string): string {
   return path.join(workspace, 'runs');
-}
-
-export function runExists(runsDir: string, id: string): boolean {
-  return isRunId(id) && existsSync(path.join(runsDir, id, STATUS_FILE));
 }

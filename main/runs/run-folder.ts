@@ -12,7 +12,17 @@
  *   …               the kind's own outputs (checkpoints/ of a training run, PNGs, reports)
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomicSync, writeJsonAtomicSync } from '../base/atomic-files.ts';
@@ -65,6 +75,8 @@ export interface RunConfig {
   readonly createdAt: string;
   /** The command that started it, for people (`gabn train --preset gabn …`). */
   readonly command?: string;
+  /** Runs of the same folder this one waits for before it starts (an ablation's comparison). */
+  readonly after?: readonly string[];
 }
 
 export interface RunStatus {
@@ -75,6 +87,8 @@ export interface RunStatus {
   readonly startedAt?: string;
   readonly finishedAt?: string;
   readonly updatedAt?: string;
+  /** When it joined the queue (its place: queued runs start in this order). */
+  readonly queuedAt?: string;
   readonly progress?: RunProgress;
   /** Where it is, in words ("epoch 2, step 14/50"). */
   readonly message?: string;
@@ -211,19 +225,42 @@ export function appendMetrics(dir: string, record: Record<string, unknown>): voi
 
 /** Every record of metrics.jsonl; a line cut short by a crash is skipped. */
 export function readMetrics(dir: string): Record<string, unknown>[] {
+  return readMetricsFrom(dir, 0).records;
+}
+
+/**
+ * The records of metrics.jsonl from byte `offset` on, complete lines only, and the offset the next
+ * read starts at: a long run's file is read once, then only what it gained. A file shorter than
+ * `offset` was cut back by a resume: the caller reads it again from 0.
+ */
+export function readMetricsFrom(
+  dir: string,
+  offset: number,
+): { records: Record<string, unknown>[]; next: number } {
   const file = path.join(dir, METRICS_FILE);
-  if (!existsSync(file)) return [];
+  if (!existsSync(file)) return { records: [], next: 0 };
+  const size = statSync(file).size;
+  if (size <= offset) return { records: [], next: Math.min(offset, size) };
+  const buffer = Buffer.alloc(size - offset);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, buffer, 0, buffer.length, offset);
+  } finally {
+    closeSync(fd);
+  }
+  // Only up to the last newline: a line being written is read next time.
+  const end = buffer.lastIndexOf(0x0a) + 1;
   const records: Record<string, unknown>[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
+  for (const line of buffer.subarray(0, end).toString('utf8').split('\n')) {
     if (line.trim() === '') continue;
     try {
       const record = JSON.parse(line) as unknown;
       if (isObject(record)) records.push(record);
     } catch {
-      // the last line of a crashed run
+      // a line cut short by a crash
     }
   }
-  return records;
+  return { records, next: offset + end };
 }
 
 /**

@@ -16,7 +16,7 @@ import { GabnError } from '../base/errors.ts';
 import { loadDataset } from '../data/load-dataset.ts';
 import { DEFAULT_PROTOCOL, prepareAudit } from '../eval/audit-figures.ts';
 import { bootstrapFigures, DEFAULT_RESAMPLES, DEFAULT_SEED } from '../eval/bootstrap.ts';
-import { PRESETS, resolveTrainingConfig } from '../gabn/presets.ts';
+import { PRESETS, resolveTrainingConfig, TABLE4_PRESETS } from '../gabn/presets.ts';
 import type { TrainingConfig } from '../gabn/training-config.ts';
 import { buildAuditReport } from '../report/audit-report.ts';
 import type { AuditReport, Estimate } from '../report/report-model.ts';
@@ -26,15 +26,7 @@ import { checkpointSource } from './audit/sources.ts';
 import { REPORT_WRITERS } from './audit/writers.ts';
 import { type NewRun, resumeRun, startRun } from './training/training-run.ts';
 
-/** The rows of the paper's Table 4. */
-export const TABLE4_PRESETS = [
-  'baseline',
-  'random-erase',
-  'confidence',
-  'gam-ct',
-  'gam-sfre',
-  'gabn',
-] as const;
+export { TABLE4_PRESETS } from '../gabn/presets.ts';
 
 export interface AblationRequest {
   readonly data: string;
@@ -60,12 +52,16 @@ export interface AblationHooks {
   readonly onLog?: (line: string) => void;
 }
 
-export interface PlannedRun {
+/** One run of the grid: a preset with a seed, and its configuration. */
+export interface GridRun {
   readonly preset: string;
   readonly seed: number;
-  readonly runDir: string;
   readonly label: string;
   readonly config: TrainingConfig;
+}
+
+export interface PlannedRun extends GridRun {
+  readonly runDir: string;
 }
 
 export interface AblationRow {
@@ -83,37 +79,46 @@ export interface AblationOutcome {
   readonly files: readonly string[];
 }
 
-/** Every run of the grid with its resolved configuration: all checked before the first one starts. */
-export function planAblation(request: AblationRequest): PlannedRun[] {
-  const presets = request.presets ?? [...TABLE4_PRESETS];
-  for (const preset of presets) {
+/**
+ * Every preset × seed of the grid (default: the rows of Table 4, one seed), seeds base, base+1, …
+ * from each preset's configuration as `configOf` gives it: all checked before the first run starts.
+ */
+export function ablationGrid(
+  presets: readonly string[] | undefined,
+  seeds: number | undefined,
+  configOf: (preset: string) => TrainingConfig,
+): GridRun[] {
+  const chosen = presets ?? [...TABLE4_PRESETS];
+  for (const preset of chosen) {
     if (PRESETS[preset] === undefined || PRESETS[preset].needsCheckpoint) {
       throw new GabnError('usage', `'${preset}' is not a preset the ablation trains`, {
         expected: `some of ${TABLE4_PRESETS.join(', ')}`,
       });
     }
   }
-  const seeds = request.seeds ?? 1;
-  if (!(Number.isInteger(seeds) && seeds >= 1 && seeds <= 100))
-    throw new GabnError('usage', `--seeds ${seeds}`, { expected: 'an integer in [1, 100]' });
+  const count = seeds ?? 1;
+  if (!(Number.isInteger(count) && count >= 1 && count <= 100))
+    throw new GabnError('usage', `--seeds ${count}`, { expected: 'an integer in [1, 100]' });
+  return chosen.flatMap((preset) => {
+    const base = configOf(preset);
+    return Array.from({ length: count }, (_, k) => {
+      const seed = base.seed + k;
+      return { preset, seed, label: `${preset} (seed ${seed})`, config: { ...base, seed } };
+    });
+  });
+}
+
+/** Every run of the grid with its resolved configuration and its folder OUT/<preset>-seed<k>. */
+export function planAblation(request: AblationRequest): PlannedRun[] {
   const out = path.resolve(request.out);
-  return presets.flatMap((preset) => {
-    const base = resolveTrainingConfig({
+  const grid = ablationGrid(request.presets, request.seeds, (preset) =>
+    resolveTrainingConfig({
       preset,
       ...(request.config ? { config: request.config } : {}),
       overrides: request.overrides ?? [],
-    });
-    return Array.from({ length: seeds }, (_, k) => {
-      const seed = base.seed + k;
-      return {
-        preset,
-        seed,
-        runDir: path.join(out, `${preset}-seed${seed}`),
-        label: `${preset} (seed ${seed})`,
-        config: { ...base, seed },
-      };
-    });
-  });
+    }),
+  );
+  return grid.map((run) => ({ ...run, runDir: path.join(out, `${run.preset}-seed${run.seed}`) }));
 }
 
 /** Trains one planned run to its end (or reuses it); returns its final checkpoint's path. */
@@ -143,16 +148,12 @@ async function trainPlanned(
   const outcome =
     status !== undefined ? await resumeRun(plan.runDir, trainHooks) : await startRun(newRun, trainHooks);
   if (outcome.state !== 'succeeded') {
-    throw new GabnError(
-      outcome.state === 'stopped' ? 'cancelled' : 'diverged',
-      `${plan.label}: ${outcome.message}`,
-      {
-        expected:
-          outcome.state === 'stopped'
-            ? 'the same ablation again to continue'
-            : 'a run that trains to the end (see its log.txt)',
-      },
-    );
+    const stopped = outcome.state !== 'failed';
+    throw new GabnError(stopped ? 'cancelled' : 'diverged', `${plan.label}: ${outcome.message}`, {
+      expected: stopped
+        ? 'the same ablation again to continue'
+        : 'a run that trains to the end (see its log.txt)',
+    });
   }
   return path.join(plan.runDir, outcome.checkpoint!);
 }
@@ -161,22 +162,57 @@ export async function runAblation(
   request: AblationRequest,
   hooks: AblationHooks = {},
 ): Promise<AblationOutcome> {
-  const resamples = request.bootstrap ?? DEFAULT_RESAMPLES;
-  if (!(Number.isInteger(resamples) && resamples >= 1 && resamples <= 1_000_000)) {
-    throw new GabnError('usage', `--bootstrap ${resamples}`, {
+  checkResamples(request.bootstrap);
+  const plans = planAblation(request);
+  hooks.onLog?.(`${plans.length} runs`);
+  const trained: TrainedRun[] = [];
+  for (const plan of plans) trained.push({ ...plan, checkpoint: await trainPlanned(plan, request, hooks) });
+  return compareAblationRuns(trained, request, hooks);
+}
+
+function checkResamples(resamples: number | undefined): number {
+  const count = resamples ?? DEFAULT_RESAMPLES;
+  if (!(Number.isInteger(count) && count >= 1 && count <= 1_000_000)) {
+    throw new GabnError('usage', `--bootstrap ${count}`, {
       expected: 'an integer in [1, 1000000] (the report has intervals)',
     });
   }
-  const plans = planAblation(request);
-  hooks.onLog?.(`${plans.length} runs`);
-  const trained: { plan: PlannedRun; checkpoint: string }[] = [];
-  for (const plan of plans) trained.push({ plan, checkpoint: await trainPlanned(plan, request, hooks) });
+  return count;
+}
 
+/** A run of the grid trained to its end: its final checkpoint. */
+export interface TrainedRun {
+  readonly preset: string;
+  readonly seed: number;
+  readonly label: string;
+  readonly checkpoint: string;
+}
+
+export interface ComparisonRequest {
+  readonly val: string;
+  /** Where ablation.html and ablation.json go. */
+  readonly out: string;
+  readonly bootstrap?: number;
+  readonly commandLine: readonly string[];
+}
+
+/**
+ * Audits every trained run's final checkpoint on the same test pairs, with the audit's protocol and
+ * bootstrap intervals, and writes the side-by-side report: what `gabn ablate` ends with, and what the
+ * app's ablation does once its queued runs are done.
+ */
+export async function compareAblationRuns(
+  trained: readonly TrainedRun[],
+  request: ComparisonRequest,
+  hooks: AblationHooks = {},
+): Promise<AblationOutcome> {
+  const resamples = checkResamples(request.bootstrap);
   const out = path.resolve(request.out);
   const dataset = loadDataset(request.val);
   const reports: AuditReport[] = [];
   const rows: AblationRow[] = [];
-  for (const { plan, checkpoint } of trained) {
+  for (const plan of trained) {
+    const { checkpoint } = plan;
     const source = await checkpointSource(checkpoint, dataset, {
       ...(hooks.signal ? { signal: hooks.signal } : {}),
       onProgress: (done, total) => hooks.onProgress?.(`embedding ${plan.label}`, done, total),
@@ -206,7 +242,7 @@ export async function runAblation(
     });
   }
   if (hooks.signal?.aborted) throw new GabnError('cancelled', 'ablation cancelled; no report written');
-  const labels = trained.map((t) => t.plan.label);
+  const labels = trained.map((t) => t.label);
   const html = path.join(out, 'ablation.html');
   const json = path.join(out, 'ablation.json');
   await REPORT_WRITERS['.html']!(html, reports, { labels, noFaces: true });

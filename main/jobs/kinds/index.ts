@@ -4,11 +4,15 @@
  */
 import type { JobKind } from '../../api/contract.ts';
 import type { JobContext } from '../protocol.ts';
+import { runAblationJob } from './ablation.ts';
 import { runAuditJob } from './audit.ts';
 import { runDemoWorkspaceJob } from './demo-workspace.ts';
+import { runExportCheckpointJob } from './export-checkpoint.ts';
 import { runGroupAveragesJob } from './group-averages.ts';
 import { runImportModelJob } from './import-model.ts';
 import { runSynthJob } from './synth.ts';
+import { runTrainJob } from './train.ts';
+import { runTrainEstimateJob } from './train-estimate.ts';
 
 // Each kind reads its own parameters' type; the worker hands over what config.json holds.
 type JobKindRunner = (params: never, context: JobContext) => Promise<unknown>;
@@ -19,4 +23,8 @@ export const JOB_KINDS = {
   'demo-workspace': runDemoWorkspaceJob,
   'import-model': runImportModelJob,
   audit: runAuditJob,
+  train: runTrainJob,
+  'train-estimate': runTrainEstimateJob,
+  ablation: runAblationJob,
+  'export-checkpoint': runExportCheckpointJob,
 } satisfies Record<JobKind, JobKindRunner>;

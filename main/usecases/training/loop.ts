@@ -10,6 +10,7 @@ import { epochOrder } from '../../gabn/sampler.ts';
 import { NonFiniteStepError, type StepMetrics, trainStep } from '../../gabn/step/index.ts';
 import type { JsonObject } from '../../models/checkpoint-schema.ts';
 import type { RunState } from '../../runs/run-folder.ts';
+import { recordAttentionStrip } from './attention-strip.ts';
 import { type Position, saveResumePoint } from './resume-point.ts';
 import {
   log,
@@ -23,7 +24,7 @@ import {
 import { loadBatch } from './training-data.ts';
 import { describeValidation, type Validation, validateNetwork } from './validation.ts';
 
-export type FinalState = Extract<RunState, 'succeeded' | 'stopped' | 'failed'>;
+export type FinalState = Extract<RunState, 'succeeded' | 'stopped' | 'interrupted' | 'failed'>;
 
 export interface TrainOutcome {
   readonly state: FinalState;
@@ -62,6 +63,19 @@ export async function trainLoop(
       metrics,
     });
   const stopRequested = () => hooks.signal?.aborted === true || hooks.stopAfterStep === step;
+  /** A stop saved its resume point: a person asked (stopped), or the app closed under the run (interrupted). */
+  const stopped = (epoch: number, where: string): TrainOutcome => {
+    const final = hooks.signal?.aborted ? (hooks.stopState?.() ?? 'stopped') : 'stopped';
+    const what = final === 'interrupted' ? 'interrupted (the app closed)' : 'stopped';
+    return finish(
+      final,
+      epoch,
+      `${what} ${where}; saved ${checkpoint}. Continue with: gabn train --resume ${runDir}`,
+    );
+  };
+
+  // The probe set's attention before the first step: what the epochs' strips are compared with.
+  if (start.epoch === 0 && start.stepInEpoch === 0) await recordAttentionStrip(session, 0);
 
   for (let epoch = start.epoch; epoch < config.epochs; epoch++) {
     const resumedHere = epoch === start.epoch && start.order !== null;
@@ -112,11 +126,7 @@ export async function trainLoop(
           },
           {},
         );
-        return finish(
-          'stopped',
-          epoch,
-          `stopped after step ${step} of ${total}; saved ${checkpoint}. Continue with: gabn train --resume ${runDir}`,
-        );
+        return stopped(epoch, `after step ${step} of ${total}`);
       }
     }
 
@@ -141,6 +151,7 @@ export async function trainLoop(
     // The checkpoint carries its own validation figures.
     checkpoint = await resumePoint(name, position, validation ? { validation: { ...validation } } : {});
     if (validation) log(session, describeValidation(epoch + 1, validation));
+    await recordAttentionStrip(session, epoch + 1);
     recordMetrics(session, {
       type: 'epoch',
       epoch: epoch + 1,
@@ -150,11 +161,7 @@ export async function trainLoop(
       ...(validation ? { validation } : {}),
     });
     if (stopRequested() && epoch + 1 < config.epochs) {
-      return finish(
-        'stopped',
-        epoch,
-        `stopped after epoch ${epoch + 1} (step ${step} of ${total}); saved ${checkpoint}. Continue with: gabn train --resume ${runDir}`,
-      );
+      return stopped(epoch, `after epoch ${epoch + 1} (step ${step} of ${total})`);
     }
   }
   return finish(

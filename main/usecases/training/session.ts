@@ -8,6 +8,7 @@ import type { StepMetrics, TrainBatch } from '../../gabn/step/index.ts';
 import type { TrainingConfig } from '../../gabn/training-config.ts';
 import type { JsonObject } from '../../models/checkpoint-schema.ts';
 import { appendMetrics, appendRunLog, type RunState, writeRunStatus } from '../../runs/run-folder.ts';
+import type { MetricsRecord, StepRecord } from './records.ts';
 import type { TrainingState } from './resume-point.ts';
 import type { TrainingSet } from './training-data.ts';
 
@@ -27,11 +28,16 @@ export interface TrainHooks {
   readonly onProgress?: (done: number, total: number) => void;
   readonly onLog?: (line: string) => void;
   /** After every step and epoch: the record metrics.jsonl receives. */
-  readonly onMetrics?: (record: Record<string, unknown>) => void;
+  readonly onMetrics?: (record: MetricsRecord) => void;
   /** Stop after this many steps of the run, as if interrupted (tests of resume). */
   readonly stopAfterStep?: number;
   /** Sees each batch before its step, and may replace it (tests inject a non-finite value). */
   readonly onBatch?: (batch: TrainBatch, step: number) => TrainBatch | undefined;
+  /**
+   * What a stop on `signal` is: a person's request (`stopped`, the default), or the app closing under
+   * the run (`interrupted`). Either way the run saves a resume point after its current step.
+   */
+  readonly stopState?: () => 'stopped' | 'interrupted';
 }
 
 export interface TrainingSession {
@@ -84,8 +90,8 @@ export function log(session: TrainingSession, line: string): void {
   session.hooks.onLog?.(line);
 }
 
-export function recordMetrics(session: TrainingSession, record: Record<string, unknown>): void {
-  appendMetrics(session.runDir, record);
+export function recordMetrics(session: TrainingSession, record: MetricsRecord): void {
+  appendMetrics(session.runDir, { ...record });
   session.hooks.onMetrics?.(record);
 }
 
@@ -97,10 +103,11 @@ export function stepRecord(
   step: number,
   lr: number,
   seconds: number,
-): Record<string, unknown> {
-  const groupConfidence: Record<string, number> = {};
+): StepRecord {
+  const groupConfidence: Record<string, number | null> = {};
   session.set.dataset.groups.forEach((name, g) => {
-    groupConfidence[name] = metrics.groupConfidence[g]!;
+    const c = metrics.groupConfidence[g]!;
+    groupConfidence[name] = Number.isFinite(c) ? c : null;
   });
   return {
     type: 'step',

@@ -8,28 +8,22 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { removeLeftoverTemps } from '../../base/atomic-files.ts';
 import { GabnError } from '../../base/errors.ts';
-import type { Dataset } from '../../data/dataset.ts';
 import { AlignedImageCache } from '../../data/image-cache.ts';
 import { loadDataset } from '../../data/load-dataset.ts';
 import { type TrainingConfig, validateConfig } from '../../gabn/training-config.ts';
-import { loadCheckpoint } from '../../models/checkpoint.ts';
-import { createIResNet, type IResNet } from '../../models/iresnet.ts';
-import { iresnetSpec } from '../../models/iresnet-spec.ts';
-import { disposeParams } from '../../models/parameters.ts';
-import { createRunFolder, readRunConfig, readRunStatus, truncateMetrics } from '../../runs/run-folder.ts';
-import { acquireRunLock } from '../../runs/run-lock.ts';
-import { type TrainOutcome, trainLoop } from './loop.ts';
 import {
-  disposeTrainState,
-  faceSeed,
-  newRunState,
-  type Position,
-  restoreRunState,
-  startPosition,
-  type TrainingState,
-} from './resume-point.ts';
+  createRunFolder,
+  type RunConfig,
+  readRunConfig,
+  readRunStatus,
+  truncateMetrics,
+} from '../../runs/run-folder.ts';
+import { acquireRunLock } from '../../runs/run-lock.ts';
+import { type InitialState, initialState } from './initial-state.ts';
+import { type TrainOutcome, trainLoop } from './loop.ts';
+import { disposeTrainState, type Position, restoreRunState, startPosition } from './resume-point.ts';
 import { log, recordStatus, type TrainHooks, type TrainingParams, type TrainingSession } from './session.ts';
-import { loadTrainingSet, stepsPerEpoch, type TrainingSet } from './training-data.ts';
+import { loadTrainingSet, stepsPerEpoch } from './training-data.ts';
 
 export type { TrainOutcome } from './loop.ts';
 export type { TrainHooks, TrainingParams } from './session.ts';
@@ -45,46 +39,11 @@ export interface NewRun {
   readonly command: string;
 }
 
-/** Everything a run's first step needs, from its parameters: data, network, state. */
-async function initialState(params: TrainingParams) {
-  const set = loadTrainingSet(params.data);
-  const val = params.val ? loadDataset(params.val) : undefined;
-  let config = params.config;
-  let face: IResNet;
-  let from: Awaited<ReturnType<typeof loadCheckpoint>> | undefined;
-  if (params.from) {
-    from = await loadCheckpoint(params.from);
-    face = from.model;
-    const s = face.spec;
-    // A fine-tune keeps the checkpoint's network, whatever the configuration's model says.
-    config = {
-      ...config,
-      model: { depth: s.depth, width: s.width, inputSize: s.inputSize, embeddingSize: s.embeddingSize },
-    };
-  } else {
-    const m = config.model;
-    face = createIResNet(iresnetSpec(m), faceSeed(config));
-  }
-  const steps = stepsPerEpoch(set, config);
-  let state = newRunState(config, set, face);
-  // A fine-tune keeps the checkpoint's head when it has one for the same identities, and its
-  // discriminator when it has one for the same groups.
-  if (from?.head && from.head.classes === set.identities) {
-    disposeParams(state.train.head.params);
-    state = { ...state, train: { ...state.train, head: from.head } };
-  }
-  if (state.train.discriminator && from?.discriminator?.spec.groups === set.dataset.groups.length) {
-    disposeParams(state.train.discriminator.params);
-    state = { ...state, train: { ...state.train, discriminator: from.discriminator } };
-  }
-  return { set, val, config, steps, state };
-}
-
 function session(
   runDir: string,
   times: { createdAt: string },
   params: TrainingParams,
-  parts: { set: TrainingSet; val?: Dataset; config: TrainingConfig; steps: number; state: TrainingState },
+  parts: InitialState,
   hooks: TrainHooks,
 ): TrainingSession {
   return {
@@ -137,16 +96,22 @@ export async function startRun(request: NewRun, hooks: TrainHooks = {}): Promise
   const createdAt = new Date().toISOString();
   mkdirSync(path.join(runDir, 'checkpoints'), { recursive: true });
   const lock = acquireRunLock(runDir, 'training');
-  createRunFolder(runDir, {
-    kind: 'train',
-    params: { ...params, config: parts.config },
-    createdAt,
-    command: request.command,
-  });
-  const run = session(runDir, { createdAt }, params, parts, hooks);
-  recordStatus(run, 'running', { epoch: 1, step: 0, checkpoint: undefined }, 'starting');
-  log(run, describeStart(run, request.from));
+  const saved: RunConfig = { kind: 'train', params: { ...params }, createdAt, command: request.command };
+  const run = begin(runDir, saved, parts, hooks);
   return trainFrom(run, startPosition(parts.state), undefined, () => lock.release());
+}
+
+/**
+ * A run's first step is near: config.json records the configuration it trains with (a fine-tune's
+ * network is its checkpoint's, whatever the request said), status.json says it runs.
+ */
+function begin(runDir: string, saved: RunConfig, parts: InitialState, hooks: TrainHooks): TrainingSession {
+  const params = saved.params as unknown as TrainingParams;
+  createRunFolder(runDir, { ...saved, params: { ...params, config: parts.config } });
+  const run = session(runDir, saved, params, parts, hooks);
+  recordStatus(run, 'running', { epoch: 1, step: 0, checkpoint: undefined }, 'starting');
+  log(run, describeStart(run, params.from));
+  return run;
 }
 
 function describeStart(run: TrainingSession, from: string | undefined): string {
@@ -156,7 +121,8 @@ function describeStart(run: TrainingSession, from: string | undefined): string {
 
 /**
  * Continues a stopped, failed or interrupted run from its last resume checkpoint; a run that saved
- * none yet (killed during its first epoch) starts again from the beginning with its configuration.
+ * none yet (killed during its first epoch) starts again from the beginning with its configuration,
+ * and a run folder prepared but never started (a queued run of the app) starts.
  */
 export async function resumeRun(runDir: string, hooks: TrainHooks = {}): Promise<TrainOutcome> {
   const dir = path.resolve(runDir);
@@ -184,6 +150,13 @@ export async function resumeRun(runDir: string, hooks: TrainHooks = {}): Promise
     mkdirSync(checkpoints, { recursive: true });
     removeLeftoverTemps(checkpoints, readdirSync(checkpoints));
     const checkpoint = status?.training?.checkpoint;
+    if (status?.training === undefined) {
+      // Prepared by a queue (the app's train job) and never started: its first start.
+      const parts = await initialState(params);
+      truncateMetrics(dir, 0);
+      const run = begin(dir, { ...saved, params: { ...params } }, parts, hooks);
+      return await trainFrom(run, startPosition(parts.state), undefined, () => lock.release());
+    }
     if (checkpoint === undefined) {
       const parts = await initialState(params);
       const run = session(dir, saved, params, parts, hooks);

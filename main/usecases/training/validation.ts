@@ -8,25 +8,15 @@ import { paperFairness } from '../../eval/fairness.ts';
 import { verify } from '../../eval/verification.ts';
 import type { TrainState } from '../../gabn/step/index.ts';
 import type { TrainingConfig } from '../../gabn/training-config.ts';
-import { iresnetEmbedder } from '../../models/embedder.ts';
+import { type Embedder, iresnetEmbedder } from '../../models/embedder.ts';
+import type { Validation } from './records.ts';
 import type { TrainingSet } from './training-data.ts';
 
-export interface Validation {
-  /** Accuracy of each group, percent. */
-  readonly groups: Record<string, number>;
-  readonly average: number;
-  readonly std: number;
-  readonly ser: number;
-}
+export type { Validation } from './records.ts';
 
-export async function validateNetwork(
-  state: TrainState,
-  set: TrainingSet,
-  config: TrainingConfig,
-  val: Dataset,
-  runDir: string,
-): Promise<Validation> {
-  const embedder = iresnetEmbedder({
+/** The network in training as an embedder (eval mode), with its head: validation and the attention strip read it. */
+export function liveEmbedder(state: TrainState, set: TrainingSet, config: TrainingConfig): Embedder {
+  return iresnetEmbedder({
     net: state.face,
     head: state.head,
     groups: set.dataset.groups,
@@ -36,6 +26,16 @@ export async function validateNetwork(
     // The network goes on training: the embedder only borrows it.
     dispose: () => {},
   });
+}
+
+export async function validateNetwork(
+  state: TrainState,
+  set: TrainingSet,
+  config: TrainingConfig,
+  val: Dataset,
+  runDir: string,
+): Promise<Validation> {
+  const embedder = liveEmbedder(state, set, config);
   // No embedding cache (the weights change every epoch), so no checkpoint folder keys one.
   const distances = await checkpointDistances(embedder, runDir, val, { cacheDir: null });
   const groups: Record<string, number> = {};

@@ -63,6 +63,11 @@ export const useStatusStore = defineStore('status', () => {
     upsert(await apiClient().call('cancelJob', id));
   }
 
+  /** A training run stops after its current step, with a resume point. */
+  async function stopJob(id: string): Promise<void> {
+    upsert(await apiClient().call('stopJob', id));
+  }
+
   const active = computed(() => jobs.value.filter((j) => j.state === 'running' || j.state === 'queued'));
   /** The latest demo-workspace job (jobs are listed newest first). */
   const demoJob = computed(() => jobs.value.find((j) => j.kind === 'demo-workspace'));
@@ -87,6 +92,7 @@ export const useStatusStore = defineStore('status', () => {
     stop,
     upsert,
     cancel,
+    stopJob,
     prepareDemo,
   };
 });

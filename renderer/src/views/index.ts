@@ -7,6 +7,8 @@ import AuditView from './AuditView.vue';
 import BrowseView from './BrowseView.vue';
 import CheckpointsView from './CheckpointsView.vue';
 import ReportsView from './ReportsView.vue';
+import RunsView from './RunsView.vue';
+import TrainView from './TrainView.vue';
 
 export interface ViewEntry {
   readonly id: string;
@@ -19,4 +21,6 @@ export const VIEWS: readonly ViewEntry[] = [
   { id: 'browse', title: 'Browse', component: BrowseView },
   { id: 'audit', title: 'Audit', component: AuditView },
   { id: 'reports', title: 'Reports', component: ReportsView },
+  { id: 'train', title: 'Train', component: TrainView },
+  { id: 'runs', title: 'Runs', component: RunsView },
 ];

@@ -128,7 +128,7 @@ describe('API argument validation', () => {
       params: { out: 'data/s', seed: 4 },
     });
     expect(failure(() => validateArgument('startJob', { kind: 'shell', params: {} })).message).toBe(
-      "startJob: kind is 'shell' (expected one of synth, audit)",
+      "startJob: kind is 'shell' (expected one of synth, audit, train, train-estimate)",
     );
     expect(
       failure(() => validateArgument('startJob', { kind: 'synth', params: { out: 'x', ids: 5 } })).message,
