@@ -18,6 +18,7 @@ import { normaliseMaps } from '../gam.ts';
 import { confidenceBalanceLoss, identityLoss } from '../losses.ts';
 import type { TrainingConfig } from '../training-config.ts';
 import { phasedStep } from './micro-batches.ts';
+import { readNow } from './reads.ts';
 import {
   checkBatch,
   faceParams,
@@ -37,6 +38,7 @@ import {
   embedTrain,
   erasureRects,
   faceObjective,
+  mapValues,
   readConfidence,
   updateDiscriminator,
 } from './step-terms.ts';
@@ -109,12 +111,12 @@ export function singlePassStep(
       pMax = readConfidence(cosines(state.head, embedTrain(state, batch.images)), batch.labels, config);
     }
     const identityImages = erases
-      ? applyMasks(batch.images, erasureRects(state, gam, n, size, config))
+      ? applyMasks(batch.images, erasureRects(state, readNow(mapValues(gam)), n, size, config))
       : batch.images;
     if (gamCt) {
       // A detached copy: the discriminator's loss must not reach the face network.
       const detached = tf.tensor3d(gam!.dataSync() as Float32Array, gam!.shape);
-      const d = discriminatorGradients(state, detached, batch.groups);
+      const d = readNow(discriminatorGradients(state, detached, batch.groups));
       updateDiscriminator(state, d.grads, config, learningRate);
       discriminator = { loss: d.loss, accuracy: d.accuracy };
     }
@@ -162,7 +164,7 @@ export function singlePassStep(
   const grads = gradientsByName(params, outcome.grads);
   const loss = outcome.value.dataSync()[0]!;
   outcome.value.dispose();
-  applyFaceUpdate(state, params, loss, grads, learningRate, statistics);
+  readNow(applyFaceUpdate(state, params, loss, grads, learningRate, statistics));
   const d = discriminator as { loss: number; accuracy: number } | null;
   return {
     loss,

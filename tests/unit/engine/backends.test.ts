@@ -9,7 +9,9 @@ describe('backend names', () => {
   });
   it('refuses an unknown name and lists the valid ones', () => {
     expect(() => parseBackendName('nope', 'GABN_BACKEND')).toThrow(GabnError);
-    expect(() => parseBackendName('nope', 'GABN_BACKEND')).toThrow(/tensorflow-gpu, tensorflow, wasm, cpu/);
+    expect(() => parseBackendName('nope', 'GABN_BACKEND')).toThrow(
+      /tensorflow-gpu, tensorflow, webgpu, wasm, cpu/,
+    );
   });
 });
 
