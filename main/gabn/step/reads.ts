@@ -9,15 +9,28 @@
  * A read cannot happen inside a gradient tape on webgpu (tapes are synchronous): such phases keep the
  * tensors they need (`tf.keep`) and yield them after the tape.
  */
+import { GabnError } from '../../base/errors.ts';
 import { tf } from '../../engine/tf.ts';
+import { readsSynchronously } from '../../engine/webgpu.ts';
 
 export type Values = Float32Array | Int32Array | Uint8Array;
 
 /** A computation that reads tensors as it goes and returns a T. */
 export type Reading<T> = Generator<tf.Tensor, T, Values>;
 
+/** Refuses synchronous reads where the backend has none (a bug: that path must be awaited). */
+export function requireSynchronousReads(what: string): void {
+  if (!readsSynchronously()) {
+    throw new GabnError(
+      'internal',
+      `${what} reads tensors synchronously, which the ${tf.getBackend()} backend cannot`,
+    );
+  }
+}
+
 /** Runs `steps`, reading each yielded tensor with dataSync. */
 export function readNow<T>(steps: Reading<T>): T {
+  requireSynchronousReads('this step');
   let next = steps.next();
   while (!next.done) {
     const tensor = next.value;
