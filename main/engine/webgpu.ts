@@ -183,7 +183,7 @@ export async function prepareWebGpu(forced: boolean, register: boolean): Promise
   const report = describe(adapter);
   if (report.software && !forced) {
     return {
-      reason: `refused the software adapter ${describeAdapter(report)}: it emulates a GPU on the CPU, many times slower than wasm (GABN_BACKEND=webgpu forces it)`,
+      reason: `refused the software adapter ${report.vendor} ${report.architecture}: it emulates a GPU on the CPU, many times slower than wasm (GABN_BACKEND=webgpu forces it)`,
       adapter: report,
     };
   }
@@ -216,6 +216,31 @@ function registerOn(dawn: DawnModule, gpu: Gpu, adapter: Adapter): void {
     },
     3,
   );
+}
+
+/** What the status bar and `gabn doctor` say of the GPU: the adapter in one line, and its state. */
+export interface GpuSummary {
+  /** "NVIDIA ampere (NVIDIA GeForce RTX 3080), buffers up to 2 GiB", or null where none was found. */
+  readonly adapter: string | null;
+  /** "in use", or why not (no adapter, refused as software, a higher rung won). */
+  readonly state: string;
+}
+
+export function summariseGpu(rung: {
+  readonly status: string;
+  readonly reason: string;
+  readonly adapter?: GpuAdapterReport;
+}): GpuSummary {
+  const adapter = rung.adapter ? describeAdapter(rung.adapter) : null;
+  const state =
+    rung.status === 'active'
+      ? 'in use'
+      : rung.status === 'available'
+        ? `not in use (${rung.reason})`
+        : rung.status === 'not-tried'
+          ? `not tried: ${rung.reason}`
+          : rung.reason;
+  return { adapter, state };
 }
 
 /** The active webgpu device's limits, or null on any other backend. */
