@@ -10,10 +10,9 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ApiEvents, JobInfo, JobKind, JobProgress } from '../api/contract.ts';
+import { childEntry } from '../base/bundle.ts';
 import { GabnError } from '../base/errors.ts';
 import {
   ACTIVE_STATES,
@@ -72,10 +71,8 @@ interface Entry {
   waiters: ((info: JobInfo) => void)[];
 }
 
-const require = createRequire(import.meta.url);
-/** tsx's loader, by absolute URL so the worker starts whatever the current directory is. */
-const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
-const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+/** The TypeScript source through tsx's loader, or in the packaged app its bundle (base/bundle.ts). */
+const WORKER = childEntry(new URL('./worker.ts', import.meta.url));
 
 /** A run's parameters; a folder whose config.json is missing or broken lists with none. */
 function paramsOf(runDir: string): Record<string, unknown> {
@@ -173,8 +170,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   }
 
   function launch(id: string, entry: Entry): void {
-    const child = fork(WORKER, [entry.runDir], {
-      execArgv: ['--import', TSX_LOADER],
+    const child = fork(WORKER.file, [entry.runDir], {
+      execArgv: WORKER.execArgv,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: process.env,
     });
