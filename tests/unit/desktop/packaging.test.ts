@@ -8,7 +8,6 @@
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
 import {
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
