@@ -63,6 +63,6 @@ describe('gabn doctor', () => {
   it('refuses an unknown GABN_BACKEND, naming the valid backends', () => {
     const run = doctor({ GABN_BACKEND: 'nope' });
     expect(run.status).not.toBe(0);
-    expect(run.stderr).toMatch(/unknown backend 'nope'.*tensorflow-gpu, tensorflow, wasm, cpu/);
+    expect(run.stderr).toMatch(/unknown backend 'nope'.*tensorflow-gpu, tensorflow, webgpu, wasm, cpu/);
   });
 });
