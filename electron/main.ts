@@ -9,11 +9,10 @@
  * new windows are blocked; permission requests are denied; every IPC message's sender is checked
  * (ipc.ts).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
-import ts from 'typescript';
 import { OutsideError, resolveContained } from '../main/api/containment.ts';
 import { API_EVENTS } from '../main/api/contract.ts';
 import { contentSecurityPolicy, REPORT_CSP } from '../main/api/csp.ts';
@@ -21,6 +20,7 @@ import { STATIC_TYPES } from '../main/api/http.ts';
 import { createMediaServer } from '../main/api/media.ts';
 import { createRemoteService } from '../main/api/remote-service.ts';
 import type { HostedService } from '../main/api/service.ts';
+import { bundleFolder } from '../main/base/bundle.ts';
 import { errorFields } from '../main/base/errors.ts';
 import { defaultWorkspace } from '../main/usecases/workspace/workspace.ts';
 import { APP_ORIGIN, handleValidated, registerApi } from './ipc.ts';
@@ -34,21 +34,18 @@ function workspaceArgument(): string {
   return path.resolve(i !== -1 && process.argv[i + 1] ? process.argv[i + 1]! : defaultWorkspace());
 }
 
-/** The sandboxed preload must be one CommonJS file: compile preload.ts (it imports only types). */
-function buildPreload(): string {
-  const source = readFileSync(path.join(HERE, 'preload.ts'), 'utf8');
-  const { outputText } = ts.transpileModule(source, {
-    compilerOptions: {
-      module: ts.ModuleKind.CommonJS,
-      target: ts.ScriptTarget.ES2022,
-      verbatimModuleSyntax: false,
-    },
-  });
-  const dir = path.join(app.getPath('userData'), 'preload');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'preload.cjs');
-  writeFileSync(file, outputText);
-  return file;
+/**
+ * The sandboxed preload is one CommonJS file that requires only 'electron', bundled at build time
+ * beside this file's bundle (scripts/build-electron.js): no TypeScript runs in the app.
+ */
+function preloadFile(): string {
+  const folder = bundleFolder();
+  if (folder === undefined) {
+    throw new Error(
+      'the desktop shell runs from its bundle: build it with npm run build:electron (gabn start does)',
+    );
+  }
+  return path.join(folder, 'preload.cjs');
 }
 
 function respond(
@@ -120,7 +117,7 @@ async function start(): Promise<void> {
     title: 'GABN Studio',
     show: false,
     webPreferences: {
-      preload: buildPreload(),
+      preload: preloadFile(),
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,

@@ -2,70 +2,25 @@
  * The preload of the sandboxed renderer: exposes the contract as `window.gabn` through contextBridge,
  * and nothing else — a `call` limited to the contract's methods, an event subscription limited to its
  * events, the native folder and file dialogs, and saving a report (save dialog, printToPDF). It runs
- * in Electron's sandbox, so it is compiled to a single CommonJS file that requires only 'electron'
- * (main.ts does that at start) and imports only types.
+ * in Electron's sandbox, so it is bundled at build time (scripts/build-electron.ts) into a single
+ * CommonJS file that requires only 'electron', with the contract's method and event lists inlined.
  */
 import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron';
-import type { ApiEventName, ApiEvents, ApiMethod } from '../main/api/contract.ts';
+import { API_EVENTS, API_METHODS, type ApiEventName, type ApiEvents } from '../main/api/contract.ts';
 
-const METHODS = [
-  'getStatus',
-  'listCheckpoints',
-  'openCheckpoint',
-  'describeCheckpoint',
-  'listDatasets',
-  'openDataset',
-  'listGroups',
-  'listImages',
-  'readImage',
-  'computeAttribution',
-  'computeMasks',
-  'listPairs',
-  'groupAverages',
-  'startJob',
-  'prepareDemoWorkspace',
-  'importModel',
-  'cancelJob',
-  'listJobs',
-  'readRunFile',
-  'listReports',
-  'openReport',
-  'exportReport',
-  'describeTraining',
-  'validateTraining',
-  'listRuns',
-  'readRunMetrics',
-  'readRunStrip',
-  'readRunLog',
-  'stopJob',
-  'resumeJob',
-  'deleteRun',
-  'exportRunCheckpoint',
-  'startAblation',
-] as const satisfies readonly ApiMethod[];
-// The list above is the contract's, no more and no less (a compile error otherwise).
-const everyMethod: Exclude<ApiMethod, (typeof METHODS)[number]> extends never ? true : never = true;
-const EVENTS = [
-  'job-progress',
-  'job-log',
-  'job-finished',
-  'workspace-changed',
-  'job-metrics',
-] as const satisfies readonly ApiEventName[];
-const everyEvent: Exclude<ApiEventName, (typeof EVENTS)[number]> extends never ? true : never = true;
-void everyMethod;
-void everyEvent;
+// The contract's own lists: this file is bundled at build time, so it may import their values.
+const METHODS: readonly string[] = API_METHODS;
+const EVENTS: readonly string[] = API_EVENTS;
 
 contextBridge.exposeInMainWorld('gabn', {
   call(method: string, argument: unknown): Promise<unknown> {
-    if (!(METHODS as readonly string[]).includes(method)) {
+    if (!METHODS.includes(method)) {
       return Promise.reject(new Error(`[usage] unknown API method '${String(method).slice(0, 60)}'`));
     }
     return ipcRenderer.invoke(`gabn:${method}`, argument);
   },
   on<E extends ApiEventName>(event: E, listener: (payload: ApiEvents[E]) => void): () => void {
-    if (!(EVENTS as readonly string[]).includes(event))
-      throw new Error(`unknown event '${String(event).slice(0, 60)}'`);
+    if (!EVENTS.includes(event)) throw new Error(`unknown event '${String(event).slice(0, 60)}'`);
     const handler = (_: IpcRendererEvent, message: { event: string; payload: ApiEvents[E] }) => {
       if (message.event === event) listener(message.payload);
     };

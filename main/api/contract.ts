@@ -84,11 +84,20 @@ export interface Status {
   /** The TensorFlow.js backend in use and why it was chosen (as `gabn doctor` says). */
   readonly backend: string;
   readonly why: string;
+  /** The GPU adapter the webgpu rung found and whether it is used, or why not (as `gabn doctor` says). */
+  readonly gpu?: GpuStatus;
   readonly workspace: string;
   readonly host: 'electron' | 'browser';
   readonly jobs: JobInfo[];
   /** What the workspace's demo still lacks (empty when it is ready); see prepareDemoWorkspace. */
   readonly demoMissing: string[];
+}
+
+export interface GpuStatus {
+  /** "NVIDIA ampere (NVIDIA GeForce RTX 3080), buffers up to 2 GiB", or null where none was found. */
+  readonly adapter: string | null;
+  /** "in use", or why not: no adapter, a software adapter refused, a higher rung won. */
+  readonly state: string;
 }
 
 export interface CheckpointSummary {

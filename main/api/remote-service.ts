@@ -5,16 +5,14 @@
  * next call starts a new service process (jobs live on disk: a job cut short shows as interrupted).
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { childEntry } from '../base/bundle.ts';
 import { fromErrorFields, GabnError } from '../base/errors.ts';
 import { OutsideError } from './containment.ts';
 import type { ApiError, ApiEventName, ApiEvents, ApiMethod, ApiResult } from './contract.ts';
 import type { HostedService, ServiceOptions } from './service.ts';
 
-const require = createRequire(import.meta.url);
-const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
-const HOST = fileURLToPath(new URL('./service-host.ts', import.meta.url));
+/** The TypeScript source through tsx's loader, or in the packaged app its bundle (base/bundle.ts). */
+const HOST = childEntry(new URL('./service-host.ts', import.meta.url));
 
 type Answer =
   | { id: number; result: unknown; roots: string[] }
@@ -55,8 +53,8 @@ export function createRemoteService(options: ServiceOptions): HostedService {
   const listeners = new Map<string, Set<(payload: never) => void>>();
 
   function start(): ChildProcess {
-    const process_ = fork(HOST, [JSON.stringify(options)], {
-      execArgv: ['--import', TSX_LOADER],
+    const process_ = fork(HOST.file, [JSON.stringify(options)], {
+      execArgv: HOST.execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     process_.on('message', (message: unknown) => {

@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { softwareVersion } from '../base/version.ts';
-import { loadEngine } from '../engine/index.ts';
+import { gpuOf, loadEngine } from '../engine/index.ts';
 import { createJobRunner, type JobRunner, runsDirOf } from '../jobs/runner.ts';
 import { checkpointPathFor, formatOf } from '../usecases/import/import-model.ts';
 import { missingDemoParts } from '../usecases/workspace/demo-workspace.ts';
@@ -144,6 +144,7 @@ export function createService(options: ServiceOptions): GabnService {
         version: softwareVersion().version,
         backend: engine.backend,
         why: engine.choice.why,
+        gpu: gpuOf(engine.choice),
         workspace,
         host: options.host,
         jobs: runner.list(),

@@ -33,6 +33,28 @@ export function findChromium(): ToolLookup {
       };
 }
 
+const SWIFTSHADER_VULKAN_CANDIDATES = [
+  '/usr/lib/chromium/vk_swiftshader_icd.json',
+  '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
+  '/usr/lib64/chromium-browser/vk_swiftshader_icd.json',
+  '/opt/google/chrome/vk_swiftshader_icd.json',
+];
+
+/**
+ * Chromium's SwiftShader Vulkan driver (its manifest, for VK_ICD_FILENAMES): a GPU emulated on the
+ * CPU that Dawn accepts, so the webgpu rung can be checked on a machine without a GPU. Many times
+ * slower than wasm: for tests and `npm run bench:gpu -- --software` only.
+ */
+export function findSwiftShaderVulkanDriver(): ToolLookup {
+  const found = SWIFTSHADER_VULKAN_CANDIDATES.find((candidate) => existsSync(candidate));
+  return found
+    ? { available: true, path: found }
+    : {
+        available: false,
+        reason: `no SwiftShader Vulkan driver (none of ${SWIFTSHADER_VULKAN_CANDIDATES.slice(0, 2).join(', ')} exists: it comes with Debian's chromium package)`,
+      };
+}
+
 /**
  * The electron npm package (>= 42) fetches its binary on first launch; where that download is not
  * possible (no internet), the package is present but the binary is not.

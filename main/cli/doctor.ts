@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { findChromium, findElectronBinary } from '../base/host-programs.ts';
-import { BACKEND_LADDER, loadEngine, type RungStatus, tf } from '../engine/index.ts';
+import { BACKEND_LADDER, loadEngine, type RungStatus, summariseGpu, tf } from '../engine/index.ts';
 import { probeRung } from '../engine/probe.ts';
 import { formatOptions, parseArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
@@ -15,7 +15,7 @@ const require = createRequire(import.meta.url);
 export const doctorCommand: CliCommand = {
   path: ['doctor'],
   summary: 'show the compute backend and why, and what this machine offers',
-  usage: `gabn doctor [--json]\n\nReports the TensorFlow.js backend in use and why, every rung of the backend ladder with its\nstatus and reason, the tfjs version, wasm SIMD/threads, cores, memory, and whether an Electron binary\nand a Chromium are available.\n\nGABN_BACKEND=tensorflow-gpu|tensorflow|wasm|cpu forces a backend.\n\nOptions:\n${formatOptions(options)}`,
+  usage: `gabn doctor [--json]\n\nReports the TensorFlow.js backend in use and why, every rung of the backend ladder with its\nstatus and reason, the GPU adapter the webgpu rung found (vendor, architecture, device, buffer\nlimits) or why there is none, the tfjs version, wasm SIMD/threads, cores, memory, and whether an\nElectron binary and a Chromium are available.\n\nGABN_BACKEND=tensorflow-gpu|tensorflow|webgpu|wasm|cpu forces a backend (a forced webgpu also takes a\nsoftware adapter, which the ladder refuses).\n\nOptions:\n${formatOptions(options)}`,
   async run(args, context) {
     const { options: opts } = parseArgs(args, options);
     const engine = await loadEngine();
@@ -35,10 +35,12 @@ export const doctorCommand: CliCommand = {
     }
     const wasm =
       engine.backend === 'wasm' || rungs.some((r) => r.name === 'wasm' && r.status !== 'unavailable');
+    const webgpu = rungs.find((r) => r.name === 'webgpu')!;
     const report = {
       backend: engine.backend,
       why: engine.choice.why,
       ladder: rungs,
+      gpu: { ...summariseGpu(webgpu), details: webgpu.adapter ?? null },
       tfjs: tf.version_core,
       wasm: wasm
         ? {
@@ -64,6 +66,7 @@ export const doctorCommand: CliCommand = {
         const rung = rungs.find((r) => r.name === name)!;
         return `  ${name.padEnd(15)} ${rung.status.padEnd(12)} ${rung.reason}`;
       }),
+      `gpu          ${report.gpu.adapter ?? 'no adapter'}: ${report.gpu.state}`,
       `tfjs         ${report.tfjs}`,
       `wasm         ${report.wasm ? `SIMD ${report.wasm.simd ? 'yes' : 'no'}, threads ${report.wasm.threads ? 'yes' : 'no (tfjs disables wasm threads in Node)'}` : 'not loaded'}`,
       `corrections  ${report.gradientCorrections.length} gradient/kernel corrections installed`,

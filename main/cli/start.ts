@@ -1,5 +1,6 @@
 /**
- * `npm start` → `gabn start`: builds the renderer when it is missing or stale, then opens the app on
+ * `npm start` → `gabn start`: builds the renderer (and the desktop app's bundles, shell-build.ts)
+ * when missing or stale, then opens the app on
  * the demo workspace: in Electron where a display exists and its binary is there or can be
  * downloaded, otherwise in the browser host, saying why. On first start the app prepares the demo
  * (main/api/demo-workspace.ts: synthetic faces, demo checkpoints) in a job whose progress it shows.
@@ -9,7 +10,6 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GabnError } from '../base/errors.ts';
 import { findElectronBinary, type ToolLookup } from '../base/host-programs.ts';
 import {
@@ -25,6 +25,7 @@ import type { CliCommand, CliContext } from './command.ts';
 import { progressLine } from './progress.ts';
 import { ensureRendererBuilt } from './renderer-build.ts';
 import { portOption, serveUntilAborted, workspaceOption } from './serve.ts';
+import { ensureShellBuilt, SHELL_DIST } from './shell-build.ts';
 
 const options = {
   workspace: {
@@ -40,7 +41,6 @@ const options = {
 } as const;
 
 const require = createRequire(import.meta.url);
-const ELECTRON_ENTRY = fileURLToPath(new URL('../../electron/launch.mjs', import.meta.url));
 
 function hasDisplay(env: NodeJS.ProcessEnv): boolean {
   return process.platform !== 'linux' || Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
@@ -139,9 +139,13 @@ async function audit(
 
 function runElectron(binary: string, workspace: string, context: CliContext): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, [ELECTRON_ENTRY, '--workspace', workspace, '--prepare-demo'], {
-      stdio: 'inherit',
-    });
+    const child = spawn(
+      binary,
+      [path.join(SHELL_DIST, 'main.mjs'), '--workspace', workspace, '--prepare-demo'],
+      {
+        stdio: 'inherit',
+      },
+    );
     const stop = () => child.kill('SIGTERM');
     context.signal.addEventListener('abort', stop, { once: true });
     child.on('error', (error) =>
@@ -177,6 +181,9 @@ export const startCommand: CliCommand = {
       desktop = desktopAvailability();
     }
     if (o.browser !== true && desktop.available) {
+      if ((await ensureShellBuilt((line) => context.stdout.write(`${line}\n`))) === 'built') {
+        context.stdout.write('desktop app built\n');
+      }
       context.stdout.write(`opening the desktop app (${desktop.path})\n`);
       return runElectron(desktop.path, workspace, context);
     }

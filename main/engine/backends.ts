@@ -1,5 +1,5 @@
 /**
- * The backend ladder: tensorflow-gpu -> tensorflow -> wasm -> cpu. Each rung is tried in turn and the
+ * The backend ladder: tensorflow-gpu -> tensorflow -> webgpu -> wasm -> cpu. Each rung is tried in turn and the
  * reason a rung is unavailable is kept, so `gabn doctor` and the status bar can say why the app runs
  * where it runs. `GABN_BACKEND` (or an explicit choice) forces one rung: an unknown name or a forced
  * rung that cannot load is an error, never a silent fallback.
@@ -8,8 +8,9 @@ import { createRequire } from 'node:module';
 import { GabnError } from '../base/errors.ts';
 import { installNodeUtilPolyfill } from './node-polyfill.ts';
 import { tf } from './tf.ts';
+import { type GpuAdapterReport, prepareWebGpu } from './webgpu.ts';
 
-export const BACKEND_LADDER = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_LADDER = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_LADDER)[number];
 
 export interface RungStatus {
@@ -18,6 +19,8 @@ export interface RungStatus {
    * 'not-tried': a higher rung was chosen before this one was reached. */
   readonly status: 'active' | 'available' | 'unavailable' | 'not-tried';
   readonly reason: string;
+  /** The webgpu rung's adapter, whether it was used or refused. */
+  readonly adapter?: GpuAdapterReport;
 }
 
 export interface BackendChoice {
@@ -33,6 +36,7 @@ const require = createRequire(import.meta.url);
 const TFJS_NAME: Record<BackendName, string> = {
   'tensorflow-gpu': 'tensorflow',
   tensorflow: 'tensorflow',
+  webgpu: 'webgpu',
   wasm: 'wasm',
   cpu: 'cpu',
 };
@@ -65,7 +69,14 @@ function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
 }
 
-async function tryRung(rung: BackendName): Promise<string | null> {
+interface RungOutcome {
+  readonly reason: string | null;
+  readonly adapter?: GpuAdapterReport;
+}
+
+/** A failed rung's reason, or null once it is the active backend. `forced` lets webgpu take a software adapter. */
+async function tryRung(rung: BackendName, forced: boolean): Promise<RungOutcome> {
+  let adapter: GpuAdapterReport | undefined;
   try {
     switch (rung) {
       case 'tensorflow-gpu':
@@ -76,6 +87,12 @@ async function tryRung(rung: BackendName): Promise<string | null> {
         installNodeUtilPolyfill();
         require('@tensorflow/tfjs-node');
         break;
+      case 'webgpu': {
+        const outcome = await prepareWebGpu(forced, true);
+        if (outcome.adapter !== null) adapter = outcome.adapter;
+        if (outcome.reason !== null) return { reason: outcome.reason, ...(adapter ? { adapter } : {}) };
+        break;
+      }
       case 'wasm':
         require('@tensorflow/tfjs-backend-wasm');
         break;
@@ -83,18 +100,23 @@ async function tryRung(rung: BackendName): Promise<string | null> {
         break;
     }
   } catch (error) {
-    return rung === 'wasm'
-      ? `@tensorflow/tfjs-backend-wasm failed to load: ${error instanceof Error ? error.message : String(error)}`
-      : explainNativeFailure(rung, error);
+    const message = error instanceof Error ? error.message : String(error);
+    if (rung === 'wasm') return { reason: `@tensorflow/tfjs-backend-wasm failed to load: ${message}` };
+    if (rung === 'webgpu') return { reason: `@tensorflow/tfjs-backend-webgpu failed to load: ${message}` };
+    return { reason: explainNativeFailure(rung, error) };
   }
+  const found = adapter ? { adapter } : {};
   try {
+    // setBackend says false, and tf.getBackend() may still name the rung, when its factory failed.
     const ok = await tf.setBackend(TFJS_NAME[rung]);
-    if (!ok) return `tfjs could not initialise the ${rung} backend`;
+    if (!ok) return { reason: `tfjs could not initialise the ${rung} backend`, ...found };
     await tf.ready();
-    return null;
+    return { reason: null, ...found };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return rung === 'tensorflow-gpu' || rung === 'tensorflow' ? explainNativeFailure(rung, error) : message;
+    const reason =
+      rung === 'tensorflow-gpu' || rung === 'tensorflow' ? explainNativeFailure(rung, error) : message;
+    return { reason, ...found };
   }
 }
 
@@ -107,14 +129,14 @@ export async function chooseBackend(forced?: BackendName): Promise<BackendChoice
   const wanted = forced ?? (fromEnv ? parseBackendName(fromEnv, 'GABN_BACKEND') : undefined);
   const rungs: RungStatus[] = [];
   if (wanted !== undefined) {
-    const reason = await tryRung(wanted);
+    const { reason, adapter } = await tryRung(wanted, true);
     if (reason !== null) {
       throw new GabnError('backend', `the ${wanted} backend was requested but cannot load: ${reason}`);
     }
     for (const name of BACKEND_LADDER) {
       rungs.push(
         name === wanted
-          ? { name, status: 'active', reason: 'loaded' }
+          ? { name, status: 'active', reason: 'loaded', ...(adapter ? { adapter } : {}) }
           : { name, status: 'not-tried', reason: `${wanted} was requested` },
       );
     }
@@ -128,13 +150,14 @@ export async function chooseBackend(forced?: BackendName): Promise<BackendChoice
       rungs.push({ name, status: 'not-tried', reason: `${chosen} is higher on the ladder` });
       continue;
     }
-    const reason = await tryRung(name);
+    const { reason, adapter } = await tryRung(name, false);
+    const found = adapter ? { adapter } : {};
     if (reason === null) {
       chosen = name;
-      rungs.push({ name, status: 'active', reason: 'loaded' });
+      rungs.push({ name, status: 'active', reason: 'loaded', ...found });
     } else {
       failures.push(name);
-      rungs.push({ name, status: 'unavailable', reason });
+      rungs.push({ name, status: 'unavailable', reason, ...found });
     }
   }
   if (chosen === undefined) throw new GabnError('backend', 'no TensorFlow.js backend could be loaded');

@@ -5,10 +5,17 @@
 import { type BackendChoice, type BackendName, chooseBackend } from './backends.ts';
 import { type CorrectionReport, installGradientCorrections } from './corrections/index.ts';
 import { tf } from './tf.ts';
+import { type GpuSummary, summariseGpu } from './webgpu.ts';
 
 export type { BackendChoice, BackendName, RungStatus } from './backends.ts';
 export { BACKEND_LADDER, parseBackendName } from './backends.ts';
 export { tf } from './tf.ts';
+export {
+  type GpuAdapterReport,
+  type GpuSummary,
+  readsSynchronously,
+  summariseGpu,
+} from './webgpu.ts';
 
 export interface Engine {
   readonly tf: typeof tf;
@@ -53,6 +60,11 @@ export function loadEngine(options: EngineOptions = {}): Promise<Engine> {
     loaded = undefined;
   });
   return loaded;
+}
+
+/** The webgpu rung as the status bar and `gabn doctor` show it. */
+export function gpuOf(choice: BackendChoice): GpuSummary {
+  return summariseGpu(choice.rungs.find((r) => r.name === 'webgpu')!);
 }
 
 function tfjsNameOf(backend: BackendName): string {

@@ -2,12 +2,14 @@ import { createRequire } from 'node:module';
 import type { BackendName, RungStatus } from './backends.ts';
 import { explainNativeFailure } from './backends.ts';
 import { installNodeUtilPolyfill } from './node-polyfill.ts';
+import { prepareWebGpu } from './webgpu.ts';
 
 const require = createRequire(import.meta.url);
 
 const MODULE: Record<BackendName, string | null> = {
   'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
   tensorflow: '@tensorflow/tfjs-node',
+  webgpu: 'webgpu',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: null,
 };
@@ -19,6 +21,13 @@ const MODULE: Record<BackendName, string | null> = {
 export async function probeRung(name: BackendName): Promise<RungStatus> {
   const module = MODULE[name];
   if (module === null) return { name, status: 'available', reason: 'built in' };
+  if (name === 'webgpu') {
+    const { reason, adapter } = await prepareWebGpu(false, false);
+    const found = adapter === null ? {} : { adapter };
+    return reason === null
+      ? { name, status: 'available', reason: 'Dawn has an adapter', ...found }
+      : { name, status: 'unavailable', reason, ...found };
+  }
   try {
     if (name !== 'wasm') installNodeUtilPolyfill();
     require(module);

@@ -63,11 +63,13 @@ export function learningRateAt(
   return base * decay ** passed;
 }
 
-/** The optimiser state for a checkpoint: buffers as plain arrays with their shapes. */
-export function sgdState(optimizer: Sgd): Record<string, { shape: number[]; values: Float32Array }> {
+/** The optimiser state for a checkpoint: buffers as plain arrays with their shapes (read awaited: GPU buffers). */
+export async function sgdState(
+  optimizer: Sgd,
+): Promise<Record<string, { shape: number[]; values: Float32Array }>> {
   const state: Record<string, { shape: number[]; values: Float32Array }> = {};
   for (const [name, buffer] of optimizer.buffers)
-    state[name] = { shape: buffer.shape, values: buffer.dataSync() as Float32Array };
+    state[name] = { shape: buffer.shape, values: (await buffer.data()) as Float32Array };
   return state;
 }
 

@@ -16,11 +16,10 @@
  */
 import { fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ApiEvents, JobInfo, JobKind, MetricsRecord } from '../api/contract.ts';
+import { childEntry } from '../base/bundle.ts';
 import { GabnError } from '../base/errors.ts';
 import {
   appendMetrics,
@@ -74,10 +73,8 @@ export interface JobRunner {
   close(): Promise<void>;
 }
 
-const require = createRequire(import.meta.url);
-/** tsx's loader, by absolute URL so the worker starts whatever the current directory is. */
-const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
-const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
+/** The TypeScript source through tsx's loader, or in the packaged app its bundle (base/bundle.ts). */
+const WORKER = childEntry(new URL('./worker.ts', import.meta.url));
 /** How often runs worked on by other processes are read again while any is active. */
 const EXTERNAL_POLL_MS = 3000;
 
@@ -169,8 +166,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   pump();
 
   function launch(id: string, entry: Entry): void {
-    const child = fork(WORKER, [entry.runDir], {
-      execArgv: ['--import', TSX_LOADER],
+    const child = fork(WORKER.file, [entry.runDir], {
+      execArgv: WORKER.execArgv,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: process.env,
     });

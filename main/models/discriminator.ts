@@ -113,6 +113,20 @@ export function discriminatorLayout(spec: DiscriminatorSpec): TensorLayout[] {
   return layout;
 }
 
+/** The most values one GAM's activation holds anywhere in the discriminator, for maps of `size`². */
+export function largestDiscriminatorActivation(spec: DiscriminatorSpec, size: number): number {
+  const out = (side: number, kernel: number, stride: number, pad: number) =>
+    Math.floor((side + 2 * pad - kernel) / stride) + 1;
+  let side = out(size, 7, 2, 3);
+  let largest = Math.max(size * size, side * side * widthOf(spec, 0));
+  side = out(side, 3, 2, 1);
+  for (const b of blocks(spec)) {
+    largest = Math.max(largest, side * side * Math.max(b.inChannels, b.outChannels));
+    side = out(side, 3, b.stride, 1);
+  }
+  return largest;
+}
+
 export function discriminatorParameterCount(spec: DiscriminatorSpec): number {
   return parameterCount(discriminatorLayout(spec));
 }

@@ -15,7 +15,14 @@
 import { GabnError } from '../base/errors.ts';
 import { tf } from '../engine/tf.ts';
 import { batchNorm, type NormOptions } from './batch-norm.ts';
-import { finalFeatureSize, IRESNET_LAYERS, type IResNetSpec, specName, stageWidth } from './iresnet-spec.ts';
+import {
+  conv3x3OutputSize,
+  finalFeatureSize,
+  IRESNET_LAYERS,
+  type IResNetSpec,
+  specName,
+  stageWidth,
+} from './iresnet-spec.ts';
 import {
   batchNormLayout,
   constant,
@@ -94,6 +101,20 @@ export function iresnetLayout(spec: IResNetSpec): TensorLayout[] {
     ...batchNormLayout('features', spec.embeddingSize, false),
   );
   return layout;
+}
+
+/**
+ * The most values one image's activation holds anywhere in the network: the stem's and the first
+ * stage's, at full resolution. A batch's largest tensor (and its gradient) is N times this.
+ */
+export function largestActivation(spec: IResNetSpec): number {
+  let size = spec.inputSize;
+  let largest = size * size * Math.max(3, stageWidth(spec, 0));
+  for (const b of iresnetBlocks(spec)) {
+    largest = Math.max(largest, size * size * Math.max(b.inChannels, b.outChannels));
+    size = conv3x3OutputSize(size, b.stride);
+  }
+  return largest;
 }
 
 /** Parameters as PyTorch counts them (sum of numel over model.parameters(), frozen scale included). */

@@ -14,6 +14,7 @@ import { type Browser, chromium, _electron as electron, type Page } from 'playwr
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findElectronBinary, HEADLESS_CHROMIUM_ARGS } from '../../main/base/host-programs.ts';
 import { ensureRendererBuilt } from '../../main/cli/renderer-build.ts';
+import { ensureShellBuilt, SHELL_DIST } from '../../main/cli/shell-build.ts';
 import { SHIPPED_DEMO_CHECKPOINTS } from '../../main/usecases/workspace/demo-workspace.ts';
 import { makeTinyWorkspace, type TinyWorkspace } from '../unit/api/tiny-workspace.ts';
 
@@ -326,9 +327,10 @@ describe('end to end in the Electron host', () => {
       context.skip();
       return;
     }
+    await ensureShellBuilt();
     const app = await electron.launch({
       executablePath: electronBinary.path,
-      args: [path.resolve('electron/launch.mjs'), '--workspace', tiny.workspace],
+      args: [path.join(SHELL_DIST, 'main.mjs'), '--workspace', tiny.workspace],
       env: {
         ...process.env,
         GABN_CACHE_DIR: mkdtempSync(path.join(os.tmpdir(), 'gabn-e2e-cache-')),

@@ -66,7 +66,10 @@ function setup(): { params: Params; variables: Record<string, tf.Variable>; x: t
 }
 
 /** Forward values, T, ∂T/∂x, the GAM and the first-order weight gradients ∂T/∂θ. */
-export function firstOrderErrors(variant: BatchNormVariant, chainVariant: ChainVariant = 'ops'): Errors {
+export async function firstOrderErrors(
+  variant: BatchNormVariant,
+  chainVariant: ChainVariant = 'ops',
+): Promise<Errors> {
   const { params, variables, x } = setup();
   const c = fixture.config;
   const errors: Errors = {};
@@ -84,24 +87,28 @@ export function firstOrderErrors(variant: BatchNormVariant, chainVariant: ChainV
     },
     names.map((n) => variables[n]!),
   );
-  errors.embedding = relativeError(kept[0]!.dataSync(), fixture.embedding);
-  errors.cos = relativeError(kept[1]!.dataSync(), fixture.cos);
-  errors.P = relativeError(kept[2]!.dataSync(), fixture.P);
-  errors.T = relativeError(value.dataSync(), fixture.T);
+  errors.embedding = relativeError(await kept[0]!.data(), fixture.embedding);
+  errors.cos = relativeError(await kept[1]!.data(), fixture.cos);
+  errors.P = relativeError(await kept[2]!.data(), fixture.P);
+  errors.T = relativeError(await value.data(), fixture.T);
   for (const n of names)
-    errors[`dT/d ${n}`] = relativeError(grads[variables[n]!.name]!.dataSync(), fixture.gradT[n]!);
+    errors[`dT/d ${n}`] = relativeError(await grads[variables[n]!.name]!.data(), fixture.gradT[n]!);
   const chain = tf.tidy(() => {
     const r = gamChain(params, x, c, variant, chainVariant);
-    return { dTdx: r.dTdx.dataSync(), gam: r.gam.dataSync() };
+    return { dTdx: r.dTdx, gam: r.gam };
   });
-  errors.dTdx = relativeError(chain.dTdx, fixture.dTdx);
-  errors.gam = relativeError(chain.gam, fixture.gam);
+  errors.dTdx = relativeError(await chain.dTdx.data(), fixture.dTdx);
+  errors.gam = relativeError(await chain.gam.data(), fixture.gam);
+  tf.dispose([chain.dTdx, chain.gam]);
   tf.dispose([...kept, value, x, ...Object.values(grads), ...Object.values(params)]);
   return errors;
 }
 
 /** L_adv and ∂L_adv/∂θ for every weight and the input: double backprop through ∂T/∂x. */
-export function secondOrderErrors(variant: BatchNormVariant, chainVariant: ChainVariant = 'ops'): Errors {
+export async function secondOrderErrors(
+  variant: BatchNormVariant,
+  chainVariant: ChainVariant = 'ops',
+): Promise<Errors> {
   const { params, variables, x } = setup();
   const errors: Errors = {};
   const captured: Record<string, tf.Tensor> = {};
@@ -115,13 +122,13 @@ export function secondOrderErrors(variant: BatchNormVariant, chainVariant: Chain
       captured.T = tf.keep(r.T);
       return r.lAdv;
     }, targets);
-    errors.gamNormalised = relativeError(captured.gamNormalised!.dataSync(), fixture.gamNormalised);
-    errors.logits = relativeError(captured.logits!.dataSync(), fixture.logits);
-    errors.T = relativeError(captured.T!.dataSync(), fixture.T);
-    errors.lAdv = relativeError(value.dataSync(), fixture.lAdv);
-    names.forEach((n, i) => {
-      errors[`dLadv/d ${n}`] = relativeError(grads[targets[i]!.name]!.dataSync(), fixture.gradLAdv[n]!);
-    });
+    errors.gamNormalised = relativeError(await captured.gamNormalised!.data(), fixture.gamNormalised);
+    errors.logits = relativeError(await captured.logits!.data(), fixture.logits);
+    errors.T = relativeError(await captured.T!.data(), fixture.T);
+    errors.lAdv = relativeError(await value.data(), fixture.lAdv);
+    for (const [i, n] of names.entries()) {
+      errors[`dLadv/d ${n}`] = relativeError(await grads[targets[i]!.name]!.data(), fixture.gradLAdv[n]!);
+    }
     tf.dispose([value, ...Object.values(grads)]);
   } finally {
     tf.dispose([x, ...Object.values(captured), ...Object.values(params)]);

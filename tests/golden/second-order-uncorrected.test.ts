@@ -20,7 +20,7 @@ describe('stock tfjs 4.22 against the golden second-order reference (corrections
     it(`batch norm ${variant}: first order still matches`, async () => {
       const engine = await loadEngine({ backend: 'cpu', corrections: false });
       expect(engine.corrections).toBeNull();
-      const errors = firstOrderErrors(variant);
+      const errors = await firstOrderErrors(variant);
       for (const [k, v] of Object.entries(errors)) expect(v, k).toBeLessThanOrEqual(FIRST_ORDER_RTOL);
     });
     it(`batch norm ${variant}: double backprop throws or is far off`, async () => {
@@ -28,7 +28,7 @@ describe('stock tfjs 4.22 against the golden second-order reference (corrections
       expect(engine.corrections).toBeNull();
       let outcome: string;
       try {
-        const errors = secondOrderErrors(variant);
+        const errors = await secondOrderErrors(variant);
         const [name, error] = worst(errors);
         outcome = `worst ${name}: ${error.toExponential(2)}`;
         expect(error, outcome).toBeGreaterThan(10 * SECOND_ORDER_RTOL);
@@ -52,7 +52,7 @@ describe('stock tfjs 4.22 with only the comparison-op gradients added (cpu)', ()
       const engine = await loadEngine({ backend: 'cpu', corrections: false });
       expect(engine.corrections).toBeNull();
       for (const config of comparisonGradients(tf)) tf.registerGradient(config);
-      const errors = secondOrderErrors(variant);
+      const errors = await secondOrderErrors(variant);
       const [name, error] = worst(errors, (k) => k.startsWith('dLadv/d'));
       console.log(`stock + comparison gradients, ${variant}: worst ${name} ${error.toExponential(2)}`);
       expect(error, name).toBeGreaterThan(10 * SECOND_ORDER_RTOL);

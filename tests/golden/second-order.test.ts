@@ -28,7 +28,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       it(`batch norm ${variant}: forward, T, ∂T/∂x, GAM and first-order ∂T/∂θ`, async () => {
         await loadEngine({ backend });
         expect(tf.getBackend()).toBe(backend);
-        const errors = firstOrderErrors(variant);
+        const errors = await firstOrderErrors(variant);
         console.log(`${backend} ${variant} first order: worst ${show(worst(errors))}`);
         checkFirstOrder(errors);
       });
@@ -36,7 +36,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
         await loadEngine({ backend });
         expect(tf.getBackend()).toBe(backend);
         const before = tf.memory().numTensors;
-        const errors = secondOrderErrors(variant);
+        const errors = await secondOrderErrors(variant);
         console.log(`${backend} ${variant} second order: worst ${show(worst(errors))}`);
         for (const [k, v] of Object.entries(errors)) expect(v, k).toBeLessThanOrEqual(SECOND_ORDER_RTOL);
         expect(tf.memory().numTensors).toBe(before);
@@ -44,8 +44,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
     }
     it('the project GAM path (main/gabn gamObjective, channelMaxAbs, normaliseMaps, adversarialLoss)', async () => {
       await loadEngine({ backend });
-      const first = firstOrderErrors('fused', 'gabn');
-      const second = secondOrderErrors('fused', 'gabn');
+      const first = await firstOrderErrors('fused', 'gabn');
+      const second = await secondOrderErrors('fused', 'gabn');
       console.log(`${backend} gabn path: worst ${show(worst(first))}; ${show(worst(second))}`);
       checkFirstOrder(first);
       for (const [k, v] of Object.entries(second)) expect(v, k).toBeLessThanOrEqual(SECOND_ORDER_RTOL);

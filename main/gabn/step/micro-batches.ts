@@ -9,7 +9,8 @@
 import { tf } from '../../engine/tf.ts';
 import { confidenceBalanceLoss } from '../losses.ts';
 import type { TrainingConfig } from '../training-config.ts';
-import { faceGradients, prepareStep } from './phases.ts';
+import { type FaceGradients, faceGradientsReading, type Prepared, prepareStepReading } from './phases.ts';
+import { type Reading, readNow } from './reads.ts';
 import {
   checkBatch,
   disposeGradients,
@@ -43,17 +44,17 @@ export function microBatches(batch: TrainBatch, size: number): TrainBatch[] {
  * Gradients of the parts, averaged with weights (each part's share of the logical batch): the mean
  * loss over the batch has the size-weighted mean of the parts' gradients. One part: its own tensors.
  */
-function accumulate<T extends { grads: Gradients }>(
-  parts: readonly { weight: number; compute: () => T }[],
-): { results: T[]; grads: Gradients } {
+function* accumulate<T extends { grads: Gradients }>(
+  parts: readonly { weight: number; compute: () => Reading<T> }[],
+): Reading<{ results: T[]; grads: Gradients }> {
   if (parts.length === 1) {
-    const result = parts[0]!.compute();
+    const result = yield* parts[0]!.compute();
     return { results: [result], grads: result.grads };
   }
   const sum: Gradients = {};
   const results: T[] = [];
   for (const { weight, compute } of parts) {
-    const result = compute();
+    const result = yield* compute();
     for (const [name, g] of Object.entries(result.grads)) {
       const previous = sum[name];
       sum[name] = tf.tidy(() => (previous ? tf.add(previous, tf.mul(g, weight)) : tf.mul(g, weight)));
@@ -69,7 +70,7 @@ function weighted(values: readonly number[], weights: readonly number[]): number
   return values.reduce((total, v, i) => total + v * weights[i]!, 0);
 }
 
-/** trainStep over micro-batches: the phases one after another, each over every part. */
+/** trainStep over micro-batches on a backend that reads synchronously. */
 export function phasedStep(
   state: TrainState,
   batch: TrainBatch,
@@ -78,13 +79,29 @@ export function phasedStep(
   groupCount: number,
   microBatchSize: number,
 ): StepMetrics {
+  return readNow(phasedStepReading(state, batch, config, learningRate, groupCount, microBatchSize));
+}
+
+/**
+ * trainStep over micro-batches: the phases one after another, each over every part. Every value is
+ * read between phases, so this is also the step of backends that cannot read inside a tape (webgpu),
+ * with a single part where the batch fits.
+ */
+export function* phasedStepReading(
+  state: TrainState,
+  batch: TrainBatch,
+  config: TrainingConfig,
+  learningRate: number,
+  groupCount: number,
+  microBatchSize: number,
+): Reading<StepMetrics> {
   checkBatch(state, batch, config.modules.gamCt);
   const n = batch.images.shape[0];
   const parts = microBatches(batch, microBatchSize);
   const weights = parts.map((part) => part.images.shape[0] / n);
-  const prepared: ReturnType<typeof prepareStep>[] = [];
+  const prepared: Prepared[] = [];
   try {
-    for (const part of parts) prepared.push(prepareStep(state, part, config, groupCount));
+    for (const part of parts) prepared.push(yield* prepareStepReading(state, part, config, groupCount));
     const pMax = new Float32Array(n);
     let offset = 0;
     for (const p of prepared) {
@@ -98,7 +115,7 @@ export function phasedStep(
 
     let discriminator: { loss: number; accuracy: number } | null = null;
     if (config.modules.gamCt) {
-      const { results, grads } = accumulate(
+      const { results, grads } = yield* accumulate(
         parts.map((part, k) => ({
           weight: weights[k]!,
           compute: () => discriminatorGradients(state, prepared[k]!.gam!, part.groups),
@@ -118,17 +135,25 @@ export function phasedStep(
     }
 
     const statistics = saveStatistics(state);
-    const { results, grads } = accumulate(
-      parts.map((part, k) => ({
-        weight: weights[k]!,
-        compute: () => faceGradients(state, part, contexts[k]!, config, groupCount),
-      })),
-    );
+    let accumulated: { results: FaceGradients[]; grads: Gradients };
+    try {
+      accumulated = yield* accumulate(
+        parts.map((part, k) => ({
+          weight: weights[k]!,
+          compute: () => faceGradientsReading(state, part, contexts[k]!, config, groupCount),
+        })),
+      );
+    } catch (error) {
+      statistics.restore();
+      statistics.dispose();
+      throw error;
+    }
+    const { results, grads } = accumulated;
     const loss = weighted(
       results.map((r) => r.loss),
       weights,
     );
-    applyFaceUpdate(state, faceParams(state), loss, grads, learningRate, statistics);
+    yield* applyFaceUpdate(state, faceParams(state), loss, grads, learningRate, statistics);
     const adversarial = results.map((r) => r.adversarialLoss);
     return {
       loss,

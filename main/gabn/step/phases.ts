@@ -1,7 +1,9 @@
 /**
  * Algorithm 1's step as separate phases, each over one batch: prepare (confidence, GAM, erasure),
  * the discriminator's update, the face network's update. The micro-batched step runs each phase
- * over every part before the next; tests drive the phases one by one.
+ * over every part before the next; tests drive the phases one by one. The phases read their values
+ * between tapes, never inside one, so they run alike on every backend (reads.ts): the exported
+ * functions read synchronously, their *Reading generators serve webgpu.
  */
 import { tf } from '../../engine/tf.ts';
 import { cosines } from '../../models/margin-head.ts';
@@ -10,8 +12,11 @@ import { normaliseMaps } from '../gam.ts';
 import { confidenceBalanceLoss, identityLoss } from '../losses.ts';
 import type { Rect } from '../masks.ts';
 import type { TrainingConfig } from '../training-config.ts';
+import { type Reading, readNow, readScalars } from './reads.ts';
 import {
+  disposeGradients,
   faceParams,
+  type Gradients,
   gradientsByName,
   meanConfidenceByGroup,
   type StepContext,
@@ -23,21 +28,31 @@ import {
   adversarialTerm,
   applyFaceUpdate,
   attentionAndCosines,
+  confidenceReading,
   discriminatorGradients,
   embedTrain,
   erasureRects,
   faceObjective,
-  readConfidence,
+  mapValues,
   updateDiscriminator,
 } from './step-terms.ts';
 
+/** What the prepare phase hands the discriminator's and the face network's phases. */
+export interface Prepared {
+  readonly context: StepContext;
+  /** The normalised GAMs, detached (null without GAM-CT and GAM-SFRE). */
+  readonly gam: tf.Tensor3D | null;
+  readonly groupConfidence: number[];
+  readonly pMax: Float32Array;
+}
+
 /** Steps 1-3: confidence, GAM (detached) and erasure. */
-export function prepareStep(
+export function* prepareStepReading(
   state: TrainState,
   batch: TrainBatch,
   config: TrainingConfig,
   groupCount: number,
-) {
+): Reading<Prepared> {
   const needsGam = config.modules.gamCt || config.modules.sfre;
   // One pass gives both: the GAM's forward pass holds the cosines P_max is read from.
   const attention = needsGam ? tf.tidy(() => attentionAndCosines(state, batch.images, config)) : null;
@@ -45,30 +60,42 @@ export function prepareStep(
   attention?.map.dispose();
   const cos = attention?.cosines ?? tf.tidy(() => cosines(state.head, embedTrain(state, batch.images)));
   let pMax: Float32Array;
+  let rects: Rect[][] | null = null;
+  let identityImages = batch.images;
+  const [n, size] = batch.images.shape;
   try {
-    pMax = readConfidence(cos, batch.labels, config);
+    try {
+      pMax = yield* confidenceReading(cos, batch.labels, config);
+    } finally {
+      cos.dispose();
+    }
+    if (config.modules.sfre || config.modules.randomErase) {
+      rects = erasureRects(state, yield* mapValues(gam), n, size, config);
+      identityImages = applyMasks(batch.images, rects);
+    }
   } catch (error) {
     gam?.dispose();
     throw error;
-  } finally {
-    cos.dispose();
   }
   const confidenceLoss = config.modules.confidenceBalance
     ? confidenceBalanceLoss(pMax, config.confidence.threshold)
     : 0;
-  let rects: Rect[][] | null = null;
-  let identityImages = batch.images;
-  const [n, size] = batch.images.shape;
-  if (config.modules.sfre || config.modules.randomErase) {
-    rects = erasureRects(state, gam, n, size, config);
-    identityImages = applyMasks(batch.images, rects);
-  }
   return {
     context: { identityImages, confidenceLoss, rects } satisfies StepContext,
     gam,
     groupConfidence: meanConfidenceByGroup(pMax, batch.groups, groupCount),
     pMax,
   };
+}
+
+/** Steps 1-3 on a backend that reads synchronously. */
+export function prepareStep(
+  state: TrainState,
+  batch: TrainBatch,
+  config: TrainingConfig,
+  groupCount: number,
+): Prepared {
+  return readNow(prepareStepReading(state, batch, config, groupCount));
 }
 
 /** Step 4: the discriminator on detached GAMs (Eq. 3). Returns its loss and accuracy before the update. */
@@ -79,7 +106,7 @@ export function discriminatorStep(
   config: TrainingConfig,
   learningRate: number,
 ) {
-  const { loss, accuracy, grads } = discriminatorGradients(state, gam, batch.groups);
+  const { loss, accuracy, grads } = readNow(discriminatorGradients(state, gam, batch.groups));
   updateDiscriminator(state, grads, config, learningRate);
   return { loss, accuracy };
 }
@@ -111,31 +138,52 @@ export function faceLoss(
   };
 }
 
-/** Eq. 8's value and gradients for the face network and head (the batch-norm estimates move). */
+export interface FaceGradients {
+  readonly loss: number;
+  readonly identityLoss: number;
+  readonly adversarialLoss: number | null;
+  readonly grads: Gradients;
+}
+
+/**
+ * Eq. 8's value and gradients for the face network and head (the batch-norm estimates move). The
+ * identity loss and L_adv are kept out of the tape and read after it, with the loss, in one read.
+ */
+export function* faceGradientsReading(
+  state: TrainState,
+  batch: TrainBatch,
+  context: StepContext,
+  config: TrainingConfig,
+  groupCount: number,
+): Reading<FaceGradients> {
+  let identity: tf.Scalar | null = null;
+  let adversarial: tf.Scalar | null = null;
+  const params = faceParams(state);
+  const { value, grads } = tf.variableGrads(() => {
+    const parts = faceLoss(state, batch, context, config, groupCount, true);
+    identity = tf.keep(parts.identity);
+    adversarial = parts.adversarial === null ? null : tf.keep(parts.adversarial);
+    return parts.loss;
+  }, Object.values(params));
+  const named = gradientsByName(params, grads);
+  try {
+    const [loss, identityLoss, adversarialLoss] = yield* readScalars(value, identity, adversarial);
+    return { loss: loss!, identityLoss: identityLoss!, adversarialLoss: adversarialLoss!, grads: named };
+  } catch (error) {
+    disposeGradients(named);
+    throw error;
+  }
+}
+
+/** faceGradientsReading on a backend that reads synchronously. */
 export function faceGradients(
   state: TrainState,
   batch: TrainBatch,
   context: StepContext,
   config: TrainingConfig,
   groupCount: number,
-) {
-  let identity = 0;
-  let adversarial: number | null = null;
-  const params = faceParams(state);
-  const { value, grads } = tf.variableGrads(() => {
-    const parts = faceLoss(state, batch, context, config, groupCount, true);
-    identity = parts.identity.dataSync()[0]!;
-    adversarial = parts.adversarial === null ? null : parts.adversarial.dataSync()[0]!;
-    return parts.loss;
-  }, Object.values(params));
-  const loss = value.dataSync()[0]!;
-  value.dispose();
-  return {
-    loss,
-    identityLoss: identity,
-    adversarialLoss: adversarial as number | null,
-    grads: gradientsByName(params, grads),
-  };
+): FaceGradients {
+  return readNow(faceGradientsReading(state, batch, context, config, groupCount));
 }
 
 /** Step 5: one update of the face network and its head on Eq. 8. Returns the loss before the update. */
@@ -155,6 +203,6 @@ export function faceStep(
     config,
     groupCount,
   );
-  applyFaceUpdate(state, faceParams(state), loss, grads, learningRate, statistics);
+  readNow(applyFaceUpdate(state, faceParams(state), loss, grads, learningRate, statistics));
   return { loss, identityLoss, adversarialLoss };
 }

@@ -84,13 +84,6 @@ export function gradientsByName(params: Record<string, tf.Variable>, grads: tf.N
   return Object.fromEntries(Object.entries(params).map(([name, v]) => [name, grads[v.name]!]));
 }
 
-export function allFinite(loss: number, grads: Gradients): boolean {
-  return (
-    Number.isFinite(loss) &&
-    Object.values(grads).every((g) => tf.tidy(() => tf.all(tf.isFinite(g)).dataSync()[0] === 1))
-  );
-}
-
 /** The batch-norm running estimates, saved so that a step that goes wrong can be undone. */
 export interface SavedStatistics {
   restore(): void;

@@ -12,12 +12,15 @@
  * would; the running estimates move once per step, in the pass whose loss is optimised.
  */
 import { tf } from '../../engine/tf.ts';
+import { activeGpuLimits, readsSynchronously } from '../../engine/webgpu.ts';
 import { cosines } from '../../models/margin-head.ts';
 import { applyMasks } from '../apply-masks.ts';
 import { normaliseMaps } from '../gam.ts';
 import { confidenceBalanceLoss, identityLoss } from '../losses.ts';
 import type { TrainingConfig } from '../training-config.ts';
-import { phasedStep } from './micro-batches.ts';
+import { fitMicroBatch } from './device-fit.ts';
+import { phasedStep, phasedStepReading } from './micro-batches.ts';
+import { readAwaited, readNow, requireSynchronousReads } from './reads.ts';
 import {
   checkBatch,
   faceParams,
@@ -37,6 +40,7 @@ import {
   embedTrain,
   erasureRects,
   faceObjective,
+  mapValues,
   readConfidence,
   updateDiscriminator,
 } from './step-terms.ts';
@@ -61,6 +65,31 @@ export function trainStep(
 }
 
 /**
+ * Algorithm 1's step on the active backend. Where tensors can be read synchronously (cpu, wasm,
+ * tensorflow) it is `trainStep`, value for value. On webgpu the single pass cannot run: it reads
+ * P_max, the GAM's values (to place the erasure) and the discriminator's accuracy inside the face
+ * network's tape, and a tape cannot await. The phased route runs instead, its reads awaited between
+ * phases: the same values (tests/unit/train/single-pass.test.ts holds the two routes together), at
+ * the cost of one more GAM per step (taken detached first, then again inside the face network's
+ * tape). Its micro-batch is the configured one, or smaller where the GPU's buffers need it
+ * (device-fit.ts).
+ */
+export async function trainStepAsync(
+  state: TrainState,
+  batch: TrainBatch,
+  config: TrainingConfig,
+  learningRate: number,
+  groupCount: number,
+  microBatchSize: number = config.microBatchSize,
+): Promise<StepMetrics> {
+  if (readsSynchronously()) return trainStep(state, batch, config, learningRate, groupCount, microBatchSize);
+  const n = batch.images.shape[0];
+  const limits = activeGpuLimits();
+  const size = limits === null ? microBatchSize : fitMicroBatch(state, n, microBatchSize, limits);
+  return readAwaited(phasedStepReading(state, batch, config, learningRate, groupCount, size));
+}
+
+/**
  * One step with every pass shared, as the paper counts it (§4.4: "2 backward propagations" per step):
  * one forward pass of the original images gives both P_max and the GAM's objective; the GAM is taken
  * once with its graph kept, and serves as the discriminator's detached input, as the guide of the
@@ -75,6 +104,7 @@ export function singlePassStep(
   learningRate: number,
   groupCount: number,
 ): StepMetrics {
+  requireSynchronousReads('the single-pass step');
   checkBatch(state, batch, config.modules.gamCt);
   const { gamCt, sfre, randomErase, confidenceBalance } = config.modules;
   const [n, size] = batch.images.shape;
@@ -109,12 +139,12 @@ export function singlePassStep(
       pMax = readConfidence(cosines(state.head, embedTrain(state, batch.images)), batch.labels, config);
     }
     const identityImages = erases
-      ? applyMasks(batch.images, erasureRects(state, gam, n, size, config))
+      ? applyMasks(batch.images, erasureRects(state, readNow(mapValues(gam)), n, size, config))
       : batch.images;
     if (gamCt) {
       // A detached copy: the discriminator's loss must not reach the face network.
       const detached = tf.tensor3d(gam!.dataSync() as Float32Array, gam!.shape);
-      const d = discriminatorGradients(state, detached, batch.groups);
+      const d = readNow(discriminatorGradients(state, detached, batch.groups));
       updateDiscriminator(state, d.grads, config, learningRate);
       discriminator = { loss: d.loss, accuracy: d.accuracy };
     }
@@ -162,7 +192,7 @@ export function singlePassStep(
   const grads = gradientsByName(params, outcome.grads);
   const loss = outcome.value.dataSync()[0]!;
   outcome.value.dispose();
-  applyFaceUpdate(state, params, loss, grads, learningRate, statistics);
+  readNow(applyFaceUpdate(state, params, loss, grads, learningRate, statistics));
   const d = discriminator as { loss: number; accuracy: number } | null;
   return {
     loss,

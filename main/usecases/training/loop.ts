@@ -7,7 +7,7 @@
  */
 import { learningRateAt } from '../../gabn/optimizer.ts';
 import { epochOrder } from '../../gabn/sampler.ts';
-import { NonFiniteStepError, type StepMetrics, trainStep } from '../../gabn/step/index.ts';
+import { NonFiniteStepError, type StepMetrics, trainStepAsync } from '../../gabn/step/index.ts';
 import type { JsonObject } from '../../models/checkpoint-schema.ts';
 import type { RunState } from '../../runs/run-folder.ts';
 import { recordAttentionStrip } from './attention-strip.ts';
@@ -96,7 +96,7 @@ export async function trainLoop(
       if (batch !== loaded) loaded.images.dispose();
       let metrics: StepMetrics;
       try {
-        metrics = trainStep(state.train, batch, config, lr, set.dataset.groups.length);
+        metrics = await trainStepAsync(state.train, batch, config, lr, set.dataset.groups.length);
       } catch (error) {
         if (!(error instanceof NonFiniteStepError)) throw error;
         const kept = checkpoint ? `the last good checkpoint is ${checkpoint}` : 'no checkpoint was saved yet';

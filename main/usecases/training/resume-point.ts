@@ -92,16 +92,16 @@ export function startPosition(state: TrainingState): Position {
 }
 
 /** Momentum buffers of both optimisers as checkpoint slot tensors. */
-function optimizerTensors(state: TrainState): Record<string, tf.Tensor> {
+async function optimizerTensors(state: TrainState): Promise<Record<string, tf.Tensor>> {
   const tensors: Record<string, tf.Tensor> = {};
-  const add = (prefix: string, sgd: Sgd | undefined) => {
+  const add = async (prefix: string, sgd: Sgd | undefined) => {
     if (!sgd) return;
-    for (const [name, { shape, values }] of Object.entries(sgdState(sgd))) {
+    for (const [name, { shape, values }] of Object.entries(await sgdState(sgd))) {
       tensors[`${prefix}/${name}`] = tf.tensor(values, shape);
     }
   };
-  add('face', state.faceOptimizer);
-  add('discriminator', state.discriminatorOptimizer);
+  await add('face', state.faceOptimizer);
+  await add('discriminator', state.discriminatorOptimizer);
   return tensors;
 }
 
@@ -122,7 +122,7 @@ export interface ResumePointRequest {
 export async function saveResumePoint(request: ResumePointRequest): Promise<string> {
   const { state, set, config } = request;
   const dir = path.join(request.runDir, 'checkpoints', request.name);
-  const tensors = optimizerTensors(state);
+  const tensors = await optimizerTensors(state);
   try {
     await saveCheckpoint(dir, {
       model: state.face,
@@ -158,11 +158,11 @@ export async function restoreRunState(
     });
   }
   const tensors = saved.optimizer!.tensors;
-  const slots = (prefix: string) => {
+  const slots = async (prefix: string) => {
     const out: Record<string, { shape: number[]; values: Float32Array }> = {};
     for (const [name, t] of Object.entries(tensors)) {
       if (name.startsWith(`${prefix}/`)) {
-        out[name.slice(prefix.length + 1)] = { shape: t.shape, values: t.dataSync() as Float32Array };
+        out[name.slice(prefix.length + 1)] = { shape: t.shape, values: (await t.data()) as Float32Array };
       }
     }
     return out;
@@ -175,13 +175,13 @@ export async function restoreRunState(
           discriminator: saved.discriminator,
           discriminatorOptimizer: restoreSgd(
             { momentum: config.discriminator.momentum, weightDecay: config.discriminator.weightDecay },
-            slots('discriminator'),
+            await slots('discriminator'),
           ),
         }
       : {}),
     faceOptimizer: restoreSgd(
       { momentum: config.optimizer.momentum, weightDecay: config.optimizer.weightDecay },
-      slots('face'),
+      await slots('face'),
     ),
     maskPrng: restorePrng(position.mask),
   };

@@ -9,7 +9,9 @@ describe('backend names', () => {
   });
   it('refuses an unknown name and lists the valid ones', () => {
     expect(() => parseBackendName('nope', 'GABN_BACKEND')).toThrow(GabnError);
-    expect(() => parseBackendName('nope', 'GABN_BACKEND')).toThrow(/tensorflow-gpu, tensorflow, wasm, cpu/);
+    expect(() => parseBackendName('nope', 'GABN_BACKEND')).toThrow(
+      /tensorflow-gpu, tensorflow, webgpu, wasm, cpu/,
+    );
   });
 });
 
@@ -61,6 +63,6 @@ describe('gabn doctor', () => {
   it('refuses an unknown GABN_BACKEND, naming the valid backends', () => {
     const run = doctor({ GABN_BACKEND: 'nope' });
     expect(run.status).not.toBe(0);
-    expect(run.stderr).toMatch(/unknown backend 'nope'.*tensorflow-gpu, tensorflow, wasm, cpu/);
+    expect(run.stderr).toMatch(/unknown backend 'nope'.*tensorflow-gpu, tensorflow, webgpu, wasm, cpu/);
   });
 });

@@ -37,17 +37,42 @@ function outerLoss(tf: Tf, c: SecondOrderCase, x: Tensor, r: Tensor, theta: Reco
   return c.outer ? c.outer(tf, gradX, r) : tf.sum(tf.mul(gradX, r));
 }
 
-export function checkCase(tf: Tf, c: SecondOrderCase): CaseCheck {
+/** The case's input x and weighting r. */
+function caseInputs(tf: Tf, c: SecondOrderCase): { x: Tensor; r: Tensor } {
+  return { x: tf.tensor(c.x, c.xShape), r: tf.tensor(sequence(c.x.length, 991, 1.0), c.xShape) };
+}
+
+/** dL/dθ by double backprop, one tensor per parameter in the order of `c.theta` (the caller disposes). */
+function analyticGradientTensors(tf: Tf, c: SecondOrderCase, x: Tensor, r: Tensor): Tensor[] {
   const names = Object.keys(c.theta);
-  const x = tf.tensor(c.x, c.xShape);
-  const r = tf.tensor(sequence(c.x.length, 991, 1.0), c.xShape);
-  const analytic = tf.tidy(() => {
+  return tf.tidy(() => {
     const thetas = names.map((n) => tf.tensor(c.theta[n]!.values, c.theta[n]!.shape));
-    const grads = tf.grads((...ts: Tensor[]) =>
+    return tf.grads((...ts: Tensor[]) =>
       outerLoss(tf, c, x, r, Object.fromEntries(names.map((n, i) => [n, ts[i]!]))),
     )(thetas);
-    return grads.map((g) => g.dataSync().slice());
   });
+}
+
+/**
+ * dL/dθ by double backprop, read awaited: the form every backend can run (webgpu cannot read
+ * synchronously), for comparing backends with one another.
+ */
+export async function analyticGradients(tf: Tf, c: SecondOrderCase): Promise<Float32Array[]> {
+  const { x, r } = caseInputs(tf, c);
+  const grads = analyticGradientTensors(tf, c, x, r);
+  try {
+    return await Promise.all(grads.map(async (g) => (await g.data()) as Float32Array));
+  } finally {
+    tf.dispose([x, r, ...grads]);
+  }
+}
+
+export function checkCase(tf: Tf, c: SecondOrderCase): CaseCheck {
+  const names = Object.keys(c.theta);
+  const { x, r } = caseInputs(tf, c);
+  const grads = analyticGradientTensors(tf, c, x, r);
+  const analytic = grads.map((g) => g.dataSync().slice());
+  tf.dispose(grads);
   const lossAt = (name: string, index: number, delta: number): number =>
     tf.tidy(() => {
       const theta: Record<string, Tensor> = {};

@@ -40,7 +40,7 @@ describe('SGD with momentum and weight decay', () => {
     expect(Array.from(b.dataSync())).toEqual([3, 4]);
     expect(Array.from(a.dataSync())).not.toEqual([1, 2]);
   });
-  it('resumes from saved state exactly where it stopped', () => {
+  it('resumes from saved state exactly where it stopped', async () => {
     const straight = tf.variable(tf.tensor1d([1, -2, 0.5]));
     const sgd = createSgd({ momentum: 0.9, weightDecay: 5e-4 });
     for (const g of grads) sgdStep(sgd, { w: straight }, { w: tf.tensor1d(g) }, 0.1);
@@ -48,7 +48,7 @@ describe('SGD with momentum and weight decay', () => {
     const resumed = tf.variable(tf.tensor1d([1, -2, 0.5]));
     const first = createSgd({ momentum: 0.9, weightDecay: 5e-4 });
     sgdStep(first, { w: resumed }, { w: tf.tensor1d(grads[0]!) }, 0.1);
-    const restored = restoreSgd({ momentum: 0.9, weightDecay: 5e-4 }, sgdState(first));
+    const restored = restoreSgd({ momentum: 0.9, weightDecay: 5e-4 }, await sgdState(first));
     for (const g of grads.slice(1)) sgdStep(restored, { w: resumed }, { w: tf.tensor1d(g) }, 0.1);
     expect(Array.from(resumed.dataSync())).toEqual(Array.from(straight.dataSync()));
   });

@@ -28,6 +28,7 @@ describe('StatusBar', () => {
         version: '0.1.0',
         backend: 'wasm',
         why: 'first rung that loaded',
+        gpu: { adapter: null, state: 'no Vulkan driver is installed' },
         workspace: '/w',
         host: 'browser',
         demoMissing: [],
@@ -57,6 +58,7 @@ describe('StatusBar', () => {
     await useStatusStore().refresh();
     const wrapper = mount(StatusBar);
     expect(wrapper.text()).toContain('backend wasm (first rung that loaded)');
+    expect(wrapper.get('[data-testid="gpu"]').text()).toBe('GPU none (no Vulkan driver is installed)');
     const jobs = wrapper.findAll('[data-testid="job"]');
     expect(jobs).toHaveLength(1);
     expect(jobs[0]!.text()).toContain('group-averages');
