@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { GabnError } from '../../../main/base/errors.ts';
-import { splitCsvLine } from '../../../main/data/csv-line.ts';
 import {
   parseImagesLine,
   parseLandmarkLine,
@@ -75,7 +74,6 @@ const PARSERS: [string, (text: string) => unknown, string[]][] = [
   ['landmarks', (t) => parseLandmarkLine(t, 'x_lmk.txt', 7), [VALID[2]!]],
   ['images', (t) => parseImagesLine(t, 'x_images.txt', 7), [VALID[3]!]],
   ['people', (t) => parsePeopleLine(t, 'x_people.txt', 7), [VALID[4]!]],
-  ['csv', (t) => splitCsvLine(t, 'x.csv', 7), [VALID[5]!]],
 ];
 
 describe('line parsers under fuzzing', () => {
@@ -116,6 +114,5 @@ describe('line parsers under fuzzing', () => {
       second: 3,
     });
     expect(parseLandmarkLine(VALID[2]!, 'f', 1).landmarks[9]).toBe(39.5);
-    expect(splitCsvLine(VALID[5]!, 'f', 1)).toEqual(['a,b', 'c', 'd"e']);
   });
 });
