@@ -7,8 +7,8 @@
  * One image's map, masks and pairs are computed in this process (a fraction of a second to a few
  * seconds) one at a time; work over a dataset goes to a worker process.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readUntrustedFile } from '../base/untrusted-files.ts';
 import { softwareVersion } from '../base/version.ts';
 import { loadEngine } from '../engine/index.ts';
 import { createJobRunner, type JobRunner, runsDirOf } from '../jobs/runner.ts';
@@ -166,7 +166,10 @@ export function createService(options: ServiceOptions): GabnService {
     async readRunFile(request) {
       const job = runner.get(request.jobId);
       const file = resolveContained([job.runDir], request.file, job.runDir);
-      return imageBytes(mimeOf(file), await readFile(file));
+      return imageBytes(
+        mimeOf(file),
+        readUntrustedFile(file, { what: 'the run file', maxBytes: 512 * 1024 ** 2 }),
+      );
     },
   };
 
