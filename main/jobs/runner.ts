@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ApiEvents, JobInfo, JobKind, JobProgress } from '../api/contract.ts';
+import { removeLeftoverTemps } from '../base/atomic-files.ts';
 import { GabnError } from '../base/errors.ts';
 import {
   ACTIVE_STATES,
@@ -32,7 +33,7 @@ import {
   writeRunResult,
   writeRunStatus,
 } from '../runs/run-folder.ts';
-import { runLockHolder } from '../runs/run-lock.ts';
+import { currentRunStatus, runLockHolder } from '../runs/run-lock.ts';
 import { isWorkerMessage, type WorkerMessage } from './protocol.ts';
 
 export interface JobRunnerOptions {
@@ -130,11 +131,18 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   }
 
   // The registry: every run on disk. A run left queued or running by an earlier process was cut
-  // short (the app quit or crashed; its workers exit when their parent goes).
+  // short (the app quit or crashed; its workers exit when their parent goes). A run folder whose
+  // status.json is broken is left out rather than stopping the app from starting.
+  removeLeftoverTemps(runsDir);
   for (const id of readdirSync(runsDir)) {
     if (!isRunId(id)) continue;
     const runDir = path.join(runsDir, id);
-    const status = readRunStatus(runDir);
+    let status: RunStatus | undefined;
+    try {
+      status = readRunStatus(runDir);
+    } catch {
+      continue;
+    }
     if (status === undefined) continue;
     const entry: Entry = {
       status,
@@ -144,15 +152,15 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       lastStatusWrite: 0,
       waiters: [],
     };
-    if (!isFinished(status.state) && runLockHolder(runDir) === undefined) {
-      const { pid: _pid, ...rest } = status;
-      entry.status = {
-        ...rest,
-        state: 'interrupted',
-        finishedAt: new Date().toISOString(),
-        error: `interrupted: the process running it stopped before it finished (state was ${status.state})`,
-      };
+    const now = currentRunStatus(runDir)!;
+    if (now.state !== status.state) {
+      entry.status = { ...now, finishedAt: new Date().toISOString() };
       writeStatus(entry);
+    }
+    // What writes cut short left in a folder no live process works in.
+    if (runLockHolder(runDir) === undefined) {
+      removeLeftoverTemps(runDir);
+      removeLeftoverTemps(path.join(runDir, 'checkpoints'));
     }
     if (entry.status.state === 'succeeded') entry.result = readRunResult(runDir);
     entries.set(id, entry);
