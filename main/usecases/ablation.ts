@@ -21,7 +21,7 @@ import type { TrainingConfig } from '../gabn/training-config.ts';
 import { buildAuditReport } from '../report/audit-report.ts';
 import type { AuditReport, Estimate } from '../report/report-model.ts';
 import { readRunStatus } from '../runs/run-folder.ts';
-import { reportProvenance } from './audit/run-audit.ts';
+import { MAX_RESAMPLES, reportProvenance } from './audit/run-audit.ts';
 import { checkpointSource } from './audit/sources.ts';
 import { REPORT_WRITERS } from './audit/writers.ts';
 import { type NewRun, resumeRun, startRun } from './training/training-run.ts';
@@ -162,9 +162,9 @@ export async function runAblation(
   hooks: AblationHooks = {},
 ): Promise<AblationOutcome> {
   const resamples = request.bootstrap ?? DEFAULT_RESAMPLES;
-  if (!(Number.isInteger(resamples) && resamples >= 1 && resamples <= 1_000_000)) {
+  if (!(Number.isInteger(resamples) && resamples >= 1 && resamples <= MAX_RESAMPLES)) {
     throw new GabnError('usage', `--bootstrap ${resamples}`, {
-      expected: 'an integer in [1, 1000000] (the report has intervals)',
+      expected: `an integer in [1, ${MAX_RESAMPLES}] (the report has intervals)`,
     });
   }
   const plans = planAblation(request);

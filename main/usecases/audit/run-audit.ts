@@ -21,6 +21,7 @@ import { buildAuditReport } from '../../report/audit-report.ts';
 import type { HtmlOptions } from '../../report/html.ts';
 import type { AuditReport, InputFile, Provenance } from '../../report/report-model.ts';
 import { averageAttentionFigures } from './average-attention.ts';
+import { longBootstrapEstimate } from './bootstrap-estimate.ts';
 import { type AuditSource, checkpointSource, scoresSource } from './sources.ts';
 import { hasVisualFormat, writerFor } from './writers.ts';
 
@@ -152,6 +153,10 @@ export async function runAudit(request: AuditRequest, hooks: AuditHooks = {}): P
   const sources = await loadSources(request, hooks);
   const audits = sources.map((s) => prepareAudit(s.groups, DEFAULT_PROTOCOL));
   const visual = hasVisualFormat(request.out);
+  // Said before it starts: a bootstrap of hours is a choice a person makes knowingly.
+  const evaluations = (visual ? audits.length : 1) + (audits.length === 2 ? 2 : 0);
+  const estimate = longBootstrapEstimate(audits[0]!, resamples, evaluations);
+  if (estimate !== undefined) hooks.onLog?.(estimate.message);
   const bootstraps: (BootstrapResult | null)[] = [];
   // The second source's own intervals are needed only for the side-by-side table.
   for (const [k, audit] of audits.entries()) {
