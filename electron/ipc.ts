@@ -5,9 +5,9 @@
  * boundary, and turns failures into "[kind] message" errors the renderer's client understands.
  */
 import type { IpcMain, IpcMainInvokeEvent, WebFrameMain } from 'electron';
-import { errorFields } from '../main/base/errors.ts';
 import { API_METHODS } from '../main/api/contract.ts';
 import type { HostedService } from '../main/api/service.ts';
+import { errorFields } from '../main/base/errors.ts';
 
 /** The origin the renderer is loaded from (see main.ts: the app:// protocol). */
 export const APP_ORIGIN = 'app://gabn';

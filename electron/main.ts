@@ -14,7 +14,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, session } from 'electron';
 import ts from 'typescript';
-import { errorFields } from '../main/base/errors.ts';
 import { OutsideError, resolveContained } from '../main/api/containment.ts';
 import { API_EVENTS } from '../main/api/contract.ts';
 import { contentSecurityPolicy } from '../main/api/csp.ts';
@@ -22,6 +21,7 @@ import { STATIC_TYPES } from '../main/api/http.ts';
 import { createMediaServer } from '../main/api/media.ts';
 import { createRemoteService } from '../main/api/remote-service.ts';
 import type { HostedService } from '../main/api/service.ts';
+import { errorFields } from '../main/base/errors.ts';
 import { defaultWorkspace } from '../main/usecases/workspace/workspace.ts';
 import { APP_ORIGIN, handleValidated, registerApi } from './ipc.ts';
 

@@ -6,7 +6,8 @@
  * only a file whose real path lies inside a given folder.
  *
  * Text has one policy for every format: UTF-8, a leading byte order mark ignored, anything that is
- * not UTF-8 refused with the line of its first bad byte (UTF-16 files are named as such).
+ * not UTF-8 refused with the line of its first bad byte (UTF-16 files are named as such), and CR LF,
+ * CR and LF all end a line.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import path from 'node:path';
@@ -171,6 +172,14 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
     i += length;
   }
   return bytes.length;
+}
+
+/**
+ * Line ends as one: Windows' CR LF and old Macs' lone CR become LF, so every format (and every line
+ * number in a message) counts lines as an editor shows them.
+ */
+export function withUnixLineEnds(text: string): string {
+  return text.replace(/\r\n?/g, '\n');
 }
 
 /** A leading byte order mark is not part of the text. */

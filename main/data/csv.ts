@@ -1,14 +1,14 @@
 /**
  * Every CSV the project reads (the manifest CSV, the pairs CSV, the scores CSV) is split into records
  * here, by csv-parse: RFC 4180 fields (quoted fields may hold commas, doubled quotes and line
- * breaks), Windows or Unix line ends, a leading byte order mark ignored, blank lines skipped. Each
+ * breaks), Windows, Unix or old Mac line ends, a leading byte order mark ignored, blank lines skipped. Each
  * record keeps the line it starts on, so every later problem names the file and the line; a record
  * that cannot be split (an unclosed quote, text after a closing quote) is reported the same way and
  * the others are still read, so a dataset check lists every problem at once.
  */
 import { CsvError, parse } from 'csv-parse/sync';
 import { GabnError } from '../base/errors.ts';
-import { withoutBom } from '../base/untrusted-files.ts';
+import { withoutBom, withUnixLineEnds } from '../base/untrusted-files.ts';
 
 export interface CsvRecord {
   /** The fields as written (not trimmed). */
@@ -68,7 +68,7 @@ function newlines(fields: readonly string[]): number {
  * is given to `onProblem` and left out; the others are returned.
  */
 export function parseCsv(text: string, file: string, onProblem: (problem: GabnError) => void): CsvRecord[] {
-  const unix = withoutBom(text).replace(/\r\n/g, '\n');
+  const unix = withUnixLineEnds(withoutBom(text));
   let lines: string[] | undefined;
   let lastEnd = 0;
   const records: CsvRecord[] = [];

@@ -5,7 +5,12 @@
  * regular file (no folder, device or pipe) whose real path, links followed, lies inside the
  * dataset. A hostile list can then name nothing outside its dataset, and nothing that never ends.
  */
-import { MAX_TEXT_BYTES, readUntrustedText, untrustedFileProblem } from '../base/untrusted-files.ts';
+import {
+  MAX_TEXT_BYTES,
+  readUntrustedText,
+  untrustedFileProblem,
+  withUnixLineEnds,
+} from '../base/untrusted-files.ts';
 import type { ProblemLog } from './dataset.ts';
 
 /** The largest image file a dataset may hold: face images are kilobytes, photographs megabytes. */
@@ -31,9 +36,9 @@ export function readListFile(
 
 /** Lines of a text with their 1-based numbers; a final newline does not make an empty line. */
 export function numberedLines(text: string): { text: string; line: number }[] {
-  const lines = text.split('\n');
+  const lines = withUnixLineEnds(text).split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  return lines.map((line, i) => ({ text: line.replace(/\r$/, ''), line: i + 1 }));
+  return lines.map((line, i) => ({ text: line, line: i + 1 }));
 }
 
 export interface ImageFileProblem {

@@ -82,7 +82,8 @@ function brokenRule(file: string, target: string, typeOnly: boolean): string | u
       : 'the renderer imports only types from the API contract';
   }
   if (to === 'cli' || target === 'main/cli.ts') return from === 'cli' ? undefined : 'nothing imports cli';
-  if (from === 'electron') return to === 'electron' || target.startsWith('main/') ? undefined : 'electron imports main/ only';
+  if (from === 'electron')
+    return to === 'electron' || target.startsWith('main/') ? undefined : 'electron imports main/ only';
   if (!file.startsWith('main/') || from === to || from === 'cli') return undefined;
   const allowed = LAYERS[from];
   if (allowed === undefined) return `every file of main/ lives in a layer of the house (${from} is none)`;
@@ -97,7 +98,12 @@ export function checkHouse(files: readonly { path: string; source: string }[]): 
     for (const imp of importsOf(source)) {
       if (imp.specifier === 'electron' || imp.specifier.startsWith('electron/')) {
         if (place(file) !== 'electron')
-          violations.push({ file, line: imp.line, specifier: imp.specifier, rule: 'only electron/ imports electron' });
+          violations.push({
+            file,
+            line: imp.line,
+            specifier: imp.specifier,
+            rule: 'only electron/ imports electron',
+          });
         continue;
       }
       if (!imp.specifier.startsWith('.')) continue;

@@ -58,26 +58,36 @@ describe('the house', () => {
     expect(check('main/eval/x.ts', "import { presets } from '../gabn/presets.ts';")).toEqual([
       'eval knows no training method (no gabn, no use case)',
     ]);
-    expect(check('main/engine/backends.ts', "import { loadCheckpoint } from '../models/checkpoint.ts';")).toEqual([
-      'engine knows no model (it imports only base)',
+    expect(
+      check('main/engine/backends.ts', "import { loadCheckpoint } from '../models/checkpoint.ts';"),
+    ).toEqual(['engine knows no model (it imports only base)']);
+    expect(check('main/api/http.ts', "import { electron } from 'electron';")).toEqual([
+      'only electron/ imports electron',
     ]);
-    expect(check('main/api/http.ts', "import { electron } from 'electron';")).toEqual(['only electron/ imports electron']);
-    expect(check('main/jobs/worker.ts', "const m = await import('../cli/audit.ts');")).toEqual(['nothing imports cli']);
-    expect(check('renderer/src/stores/x.ts', "import { loadDataset } from '../../../main/data/index.ts';")).toEqual([
-      'the renderer imports only types from the API contract',
+    expect(check('main/jobs/worker.ts', "const m = await import('../cli/audit.ts');")).toEqual([
+      'nothing imports cli',
     ]);
-    expect(check('renderer/src/stores/x.ts', "import { API_METHODS } from '../../../main/api/contract.ts';")).toEqual([
-      'the renderer imports only types from the API contract',
-    ]);
-    expect(check('renderer/src/stores/x.ts', "import type { JobInfo } from '../../../main/api/contract.ts';")).toEqual([]);
-    expect(check('main/jobs/kinds/x.ts', "import type { JobInfo } from '../../api/contract.ts';")).toEqual([]);
+    expect(
+      check('renderer/src/stores/x.ts', "import { loadDataset } from '../../../main/data/index.ts';"),
+    ).toEqual(['the renderer imports only types from the API contract']);
+    expect(
+      check('renderer/src/stores/x.ts', "import { API_METHODS } from '../../../main/api/contract.ts';"),
+    ).toEqual(['the renderer imports only types from the API contract']);
+    expect(
+      check('renderer/src/stores/x.ts', "import type { JobInfo } from '../../../main/api/contract.ts';"),
+    ).toEqual([]);
+    expect(check('main/jobs/kinds/x.ts', "import type { JobInfo } from '../../api/contract.ts';")).toEqual(
+      [],
+    );
     expect(check('main/jobs/kinds/x.ts', "import { createService } from '../../api/service.ts';")).toEqual([
       'jobs sit below api and cli (they may read the contract)',
     ]);
   });
 
   it('reads imports, re-exports and dynamic imports with their lines', () => {
-    const found = importsOf("import a from './a.ts';\nexport type { B } from './b.ts';\nconst c = import('./c.ts');\n");
+    const found = importsOf(
+      "import a from './a.ts';\nexport type { B } from './b.ts';\nconst c = import('./c.ts');\n",
+    );
     expect(found).toEqual([
       { specifier: './a.ts', typeOnly: false, line: 1 },
       { specifier: './b.ts', typeOnly: true, line: 2 },
