@@ -6,6 +6,7 @@
  */
 import { GabnError } from '../../base/errors.ts';
 import { softwareVersion } from '../../base/version.ts';
+import { formatProblem } from '../../data/dataset.ts';
 import { loadDataset } from '../../data/load-dataset.ts';
 import { DEFAULT_PROTOCOL, prepareAudit } from '../../eval/audit-figures.ts';
 import {
@@ -125,6 +126,8 @@ async function loadSources(request: AuditRequest, hooks: AuditHooks): Promise<Au
     return sources;
   }
   const dataset = loadDataset(request.data!);
+  // What the dataset holds that is not wrong enough to refuse it (a pair listed twice) is said.
+  for (const problem of dataset.problems) hooks.onLog?.(formatProblem(problem));
   const sources: AuditSource[] = [];
   for (const checkpoint of request.checkpoints!) {
     const phase = `embedding with ${checkpoint.split(/[\\/]/).pop()}`;

@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GabnError } from '../../../main/base/errors.ts';
+import { softwareVersion } from '../../../main/base/version.ts';
 import type { Dataset } from '../../../main/data/dataset.ts';
 import {
   checkDataset,
@@ -30,6 +31,10 @@ import {
   loadPairsCsv,
   loadRfw,
 } from '../../../main/data/index.ts';
+import { DEFAULT_PROTOCOL, prepareAudit } from '../../../main/eval/audit-figures.ts';
+import { parseScoresCsv } from '../../../main/eval/scores-csv.ts';
+import { buildAuditReport } from '../../../main/report/audit-report.ts';
+import { renderHtmlReport } from '../../../main/report/html.ts';
 
 const RFW = path.resolve('tests/fixtures/rfw-mini');
 const BUPT = path.resolve('tests/fixtures/bupt-mini');
@@ -311,5 +316,31 @@ describe('manifest and pairs CSV', () => {
       /the dataset file is a pipe/,
     );
     expect(strictError(() => loadDataset('/dev/zero')).message).toMatch(/the dataset file is a device/);
+  });
+});
+
+describe('names from a dataset in a report', () => {
+  it('stay text: group names that hold markup are escaped in the HTML report', () => {
+    const names = ['<script>alert(1)</script>', `b"'&<img src=x onerror=alert(2)>`];
+    const lines = ['group,same,score'];
+    for (const g of names)
+      for (let i = 0; i < 20; i++) lines.push(`"${g.replaceAll('"', '""')}",${i % 2},${i % 2 ? 0.6 : 0.1}`);
+    const audit = prepareAudit(parseScoresCsv(lines.join('\n'), 'f.csv').groups, DEFAULT_PROTOCOL);
+    const report = buildAuditReport({
+      audit,
+      bootstrap: null,
+      explicitFolds: false,
+      comparison: null,
+      provenance: {
+        software: softwareVersion(),
+        createdAt: '2026-01-01T00:00:00Z',
+        commandLine: [],
+        inputs: [],
+      },
+    });
+    const html = renderHtmlReport([report], { noFaces: true, labels: ['f.csv'] });
+    expect(html).not.toContain('<script>alert');
+    expect(html).not.toContain('<img src=x');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
   });
 });
