@@ -175,13 +175,11 @@ export function validateArgument<M extends ApiMethod>(method: M, value: unknown)
   if ('what' in schema) {
     const problems = problemsOf(schema.text, value);
     if (problems.length > 0) {
-      throw new GabnError(
-        'usage',
-        `${method}: the ${schema.what} is ${value === undefined ? 'missing' : JSON.stringify(value)}`,
-        {
-          expected: problems[0]!.expected,
-        },
-      );
+      // Strings as JSON writes them; Infinity (which JSON writes as null) as itself.
+      const shown = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? 'missing');
+      throw new GabnError('usage', `${method}: the ${schema.what} is ${shown}`, {
+        expected: problems[0]!.expected,
+      });
     }
     return value as ApiArgument<M>;
   }
