@@ -8,6 +8,9 @@ import path from 'node:path';
 import { GabnError } from '../base/errors.ts';
 import { isInside, realPathOrUndefined as real } from '../base/paths.ts';
 
+/** The largest file a host serves from an opened root (reports, figures, images, run files). */
+export const MAX_SERVED_FILE_BYTES = 512 * 1024 ** 2;
+
 /**
  * The real path of `requested` (absolute, or relative to `base`) if it lies inside one of `roots`;
  * throws a GabnError of kind 'usage' ("outside") otherwise, and 'missing-file' when it does not exist.

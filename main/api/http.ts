@@ -31,7 +31,7 @@ import { WebSocketServer } from 'ws';
 import { errorFields, GabnError, isGabnError } from '../base/errors.ts';
 import { jsonNestingDepth } from '../base/json.ts';
 import { readUntrustedFile } from '../base/untrusted-files.ts';
-import { OutsideError, resolveContained } from './containment.ts';
+import { MAX_SERVED_FILE_BYTES, OutsideError, resolveContained } from './containment.ts';
 import { API_EVENTS, type ImageBytes } from './contract.ts';
 import { contentSecurityPolicy } from './csp.ts';
 import { createMediaServer } from './media.ts';
@@ -46,8 +46,6 @@ export function tokenCookieName(port: number): string {
 /** The largest request body, and the deepest nesting of its JSON. */
 export const MAX_BODY = 1 << 20;
 export const MAX_NESTING = 64;
-/** The largest file `/files` serves (reports, figures, images). */
-const MAX_FILE = 512 * 1024 ** 2;
 
 export interface BrowserHostOptions {
   readonly port?: number;
@@ -355,7 +353,7 @@ export async function startBrowserHost(
     if (segments[0] === 'files') {
       const requested = decodeSegment(pathname.slice('/files'.length));
       const file = resolveContained(service.allowedRoots(), requested);
-      const body = readUntrustedFile(file, { what: 'the file', maxBytes: MAX_FILE });
+      const body = readUntrustedFile(file, { what: 'the file', maxBytes: MAX_SERVED_FILE_BYTES });
       const ext = path.extname(file).toLowerCase();
       const mime =
         ext === '.png'

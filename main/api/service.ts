@@ -14,7 +14,7 @@ import { loadEngine } from '../engine/index.ts';
 import { createJobRunner, type JobRunner, runsDirOf } from '../jobs/runner.ts';
 import { missingDemoParts } from '../usecases/workspace/demo-workspace.ts';
 import { discoverWorkspace as discover } from '../usecases/workspace/workspace.ts';
-import { resolveContained } from './containment.ts';
+import { MAX_SERVED_FILE_BYTES, resolveContained } from './containment.ts';
 import type {
   ApiArgument,
   ApiEventName,
@@ -168,7 +168,7 @@ export function createService(options: ServiceOptions): GabnService {
       const file = resolveContained([job.runDir], request.file, job.runDir);
       return imageBytes(
         mimeOf(file),
-        readUntrustedFile(file, { what: 'the run file', maxBytes: 512 * 1024 ** 2 }),
+        readUntrustedFile(file, { what: 'the run file', maxBytes: MAX_SERVED_FILE_BYTES }),
       );
     },
   };

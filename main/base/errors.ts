@@ -120,7 +120,8 @@ const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
  */
 export function fromSystemError(error: unknown): GabnError | undefined {
   if (!(error instanceof Error)) return undefined;
-  const { code, path } = error as NodeJS.ErrnoException;
+  // (Typed by hand: the renderer reads this file too, without Node's types.)
+  const { code, path } = error as Error & { code?: unknown; path?: unknown };
   if (typeof code !== 'string' || typeof path !== 'string' || !/^E[A-Z]+$/.test(code)) return undefined;
   return new GabnError('missing-file', SYSTEM_ERRORS[code] ?? `cannot be used (${code})`, {
     file: path,

@@ -9,6 +9,7 @@ import { GabnError } from '../../base/errors.ts';
 import { readUntrustedFile } from '../../base/untrusted-files.ts';
 import type { Dataset, FaceImage } from '../../data/dataset.ts';
 import { alignedPixels } from '../../data/image.ts';
+import { MAX_IMAGE_BYTES } from '../../data/list-files.ts';
 import { loadDataset } from '../../data/load-dataset.ts';
 import { partnerIndex } from '../../data/partners.ts';
 import { encodePng } from '../../report/figures/attention-figures.ts';
@@ -23,9 +24,6 @@ import type {
   ImageRequest,
 } from '../contract.ts';
 import { idOf, realPathOf } from './checkpoints.ts';
-
-/** The largest image file served as stored (face crops are kilobytes; a photograph a few megabytes). */
-const MAX_IMAGE_BYTES = 64 * 1024 ** 2;
 
 export interface OpenDataset {
   readonly summary: DatasetSummary;
