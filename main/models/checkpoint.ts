@@ -107,7 +107,7 @@ function checkpointDirectory(dir: string): void {
   } catch {
     throw new GabnError('missing-file', 'no such checkpoint', {
       file: dir,
-      expected: 'a <name>.gabn directory',
+      expected: 'a <name>.gabn directory holding checkpoint.json',
     });
   }
   if (!isDirectory) {

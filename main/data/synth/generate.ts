@@ -72,7 +72,9 @@ export function checkOptions(o: SynthOptions): void {
   const problems: string[] = [];
   if (!Number.isInteger(o.seed) || o.seed < 0) problems.push(`seed ${o.seed} is not a non-negative integer`);
   if (!Number.isInteger(o.ids) || o.ids < 20 || o.ids > MAX_IDS)
-    problems.push(`--ids ${o.ids}: between 20 (two per fold) and ${MAX_IDS} test identities per group`);
+    problems.push(
+      `--ids ${o.ids}: at least 20 test identities per group are needed (two per fold), at most ${MAX_IDS}`,
+    );
   if (!Number.isInteger(o.images) || o.images < 2 || o.images > 9999)
     problems.push(`--images ${o.images}: between 2 and 9999 images per identity`);
   if (!Number.isInteger(o.trainIds) || o.trainIds < 0 || o.trainIds > MAX_TRAIN_IDS)

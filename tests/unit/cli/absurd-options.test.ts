@@ -77,7 +77,11 @@ describe('absurd option values', () => {
       [auditCommand, ['--scores', 'x.csv', '--out', 'r.json', '--attention-images', '1e9'], /\[0, 10000\]/],
       [auditCommand, ['--scores', 'x.csv', '--out', 'r.json', '--seed', '0.5'], /--seed must be an integer/],
       [auditCommand, ['--scores', 'x.csv', '--out', 'r.json', '--bootstrap', 'Infinity'], /must be a number/],
-      [synthCommand, ['--out', 'x', '--ids', '1e9'], /--ids 1000000000: between 20 .* and 10000/],
+      [
+        synthCommand,
+        ['--out', 'x', '--ids', '1e9'],
+        /--ids 1000000000: at least 20 test identities per group .* at most 10000/,
+      ],
       [synthCommand, ['--out', 'x', '--train-ids', '1e12'], /between 0 and 100000 training identities/],
       [
         synthCommand,
@@ -128,11 +132,16 @@ describe('absurd option values', () => {
 describe('an enormous bootstrap', () => {
   it('is estimated from timed resamples of the audit itself, in proportion to what a bootstrap takes', async () => {
     const audit = prepareAudit(parseScoresCsv(scoresText(), 's.csv').groups, DEFAULT_PROTOCOL);
-    const start = performance.now();
-    await bootstrapFigures(audit, { resamples: 40, seed: 1 });
-    const measured = (performance.now() - start) / 1000 / 40;
-    const per = secondsPerResample(audit);
-    // A shared machine's timings wander: the estimate must be of the same order, not equal.
+    // The least of three of each, taken in turn: a shared machine's load only ever adds time.
+    let measured = Number.POSITIVE_INFINITY;
+    let per = Number.POSITIVE_INFINITY;
+    for (let k = 0; k < 3; k++) {
+      const start = performance.now();
+      await bootstrapFigures(audit, { resamples: 20, seed: 1 });
+      measured = Math.min(measured, (performance.now() - start) / 1000 / 20);
+      per = Math.min(per, secondsPerResample(audit));
+    }
+    // Of the same order, not equal: the bootstrap also keeps its replicates and yields now and then.
     expect(per).toBeGreaterThan(measured / 5);
     expect(per).toBeLessThan(measured * 5);
     expect(longBootstrapEstimate(audit, 1000, 1)).toBeUndefined();

@@ -104,7 +104,7 @@ describe('RFW test set', () => {
 
   it('pairs that cannot form 10 folds, and a negative line in a positive half, are reported', () => {
     const root = brokenCopy();
-    replaceLine(pairsFile(root), 1, 'm.0a11\t4\tm.0a22\t2');
+    replaceLine(pairsFile(root), 1, 'm.0a11\t3\tm.0a22\t1');
     const d = loadRfw(root, { collect: true });
     expect(d.problems).toHaveLength(1);
     expect(d.problems[0]).toMatchObject({
@@ -127,7 +127,7 @@ describe('RFW test set', () => {
       'Alpha_pairs.txt:5',
       'Beta_people.txt:1',
     ]);
-    expect(d.problems[2]!.message).toMatch(/listed with 7 images, .* has 4/);
+    expect(d.problems[2]!.message).toMatch(/listed with 7 images, .* has 3/);
   });
 
   it('a corrupt JPEG and a PNG named .jpg are found by the check, which goes on', async () => {
