@@ -3,7 +3,7 @@
  * servers). Dispatches to one file per sub-command under main/cli/.
  */
 
-import { GabnError, isGabnError } from './base/errors.ts';
+import { fromSystemError, GabnError, isGabnError } from './base/errors.ts';
 import type { CliCommand, CliContext } from './cli/command.ts';
 import { commands } from './cli/commands.ts';
 
@@ -58,9 +58,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (isGabnError(error)) {
-      process.stderr.write(`gabn: ${error.message}\n`);
-      process.exitCode = error.kind === 'cancelled' ? 130 : 2;
+    // A file system error about a path is the user's files, not a bug: no stack for it either.
+    const known = isGabnError(error) ? error : fromSystemError(error);
+    if (known !== undefined) {
+      process.stderr.write(`gabn: ${known.message}\n`);
+      process.exitCode = known.kind === 'cancelled' ? 130 : 2;
     } else {
       process.stderr.write(
         `gabn: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

@@ -4,22 +4,12 @@
  * checkpoints and runs the user opened). `..`, absolute paths and links that point outside all
  * end up outside and are refused.
  */
-import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { GabnError } from '../base/errors.ts';
+import { isInside, realPathOrUndefined as real } from '../base/paths.ts';
 
-export function isInside(root: string, candidate: string): boolean {
-  const relative = path.relative(root, candidate);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
-}
-
-function real(file: string): string | undefined {
-  try {
-    return realpathSync(file);
-  } catch {
-    return undefined;
-  }
-}
+/** The largest file a host serves from an opened root (reports, figures, images, run files). */
+export const MAX_SERVED_FILE_BYTES = 512 * 1024 ** 2;
 
 /**
  * The real path of `requested` (absolute, or relative to `base`) if it lies inside one of `roots`;

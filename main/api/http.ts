@@ -2,11 +2,15 @@
  * The browser host (`gabn serve`): the same service as the Electron app, over HTTP and a WebSocket,
  * for a browser on this machine.
  *
- * Security model (as Jupyter's): it binds 127.0.0.1 only; a random token made at each start is
- * required on every request and WebSocket connection, given once as `?token=` (then kept in an
- * HttpOnly SameSite=Strict cookie) or as `Authorization: Bearer`; the Host header must name the
- * loopback address (no DNS rebinding) and a cross-origin Origin is refused; files are served only from
- * inside the opened datasets, checkpoints and runs, compared as real paths (no `..`, no links out).
+ * Security model (as Jupyter's; docs/security.md): it binds 127.0.0.1 only; a random token made at
+ * each start is required on every request and WebSocket connection, given once as `?token=` (then kept
+ * in an HttpOnly SameSite=Strict cookie whose name carries the port, so two hosts never overwrite each
+ * other's) or as `Authorization: Bearer`; the Host header must name the loopback address (no DNS
+ * rebinding), a cross-origin Origin is refused, and so is anything a browser marks as coming from
+ * another site or origin (`Sec-Fetch-Site`: another local port is the same *site*, and its pages
+ * would otherwise load `/media/...` as images with the cookie); files are served only from inside the
+ * opened datasets, checkpoints and runs, compared as real paths (no `..`, no links out). A body is at
+ * most 1 MiB (413) and nests at most 64 levels (400), so no request can exhaust the host.
  *
  *   GET  /                          the renderer (renderer/dist)
  *   POST /api/<method>              body: the method's argument as JSON; answer {result} or {error}
@@ -17,8 +21,8 @@
  *   GET  /files/<absolute path>     a file inside an opened dataset, checkpoint or run
  *   WS   /events                    job-progress, job-log and job-finished events
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,17 +30,29 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { errorFields, GabnError, isGabnError } from '../base/errors.ts';
-import { OutsideError, resolveContained } from './containment.ts';
+import { readUntrustedFile } from '../base/untrusted-files.ts';
+import { MAX_SERVED_FILE_BYTES, OutsideError, resolveContained } from './containment.ts';
 import { API_EVENTS, type ImageBytes } from './contract.ts';
 import { contentSecurityPolicy, REPORT_CSP } from './csp.ts';
+import {
+  BodyTooLarge,
+  bearerToken,
+  cookieToken,
+  decodeSegment,
+  fromOwnPage,
+  parseArgument,
+  readBody,
+  sameToken,
+  splitUrl,
+  tokenCookieName,
+} from './http-requests.ts';
 import { createMediaServer } from './media.ts';
 import type { HostedService } from './service.ts';
 import { isApiMethod } from './validation.ts';
 
-export const DEFAULT_RENDERER_DIST = fileURLToPath(new URL('../../renderer/dist', import.meta.url));
-const COOKIE = 'gabn_token';
-const MAX_BODY = 1 << 20;
+export { MAX_BODY, MAX_NESTING, tokenCookieName } from './http-requests.ts';
 
+export const DEFAULT_RENDERER_DIST = fileURLToPath(new URL('../../renderer/dist', import.meta.url));
 export interface BrowserHostOptions {
   readonly port?: number;
   /** Defaults to a fresh random token. */
@@ -64,37 +80,9 @@ export const STATIC_TYPES: Readonly<Record<string, string>> = {
   '.woff2': 'font/woff2',
 };
 
-function sameToken(given: string | undefined, token: string): boolean {
-  if (given === undefined) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function cookieToken(request: IncomingMessage): string | undefined {
-  for (const part of (request.headers.cookie ?? '').split(';')) {
-    const [name, ...value] = part.trim().split('=');
-    if (name === COOKIE) return value.join('=');
-  }
-  return undefined;
-}
-
-function bearerToken(request: IncomingMessage): string | undefined {
-  const header = request.headers.authorization;
-  return header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-}
-
-/** The raw path and query of a request, as sent: no `..` folding, so containment sees what was asked. */
-function splitUrl(raw: string): { pathname: string; query: URLSearchParams } {
-  const q = raw.indexOf('?');
-  return {
-    pathname: q === -1 ? raw : raw.slice(0, q),
-    query: new URLSearchParams(q === -1 ? '' : raw.slice(q + 1)),
-  };
-}
-
 function statusOf(error: unknown): number {
   if (error instanceof OutsideError) return 403;
+  if (error instanceof BodyTooLarge) return 413;
   if (!isGabnError(error)) return 500;
   switch (error.kind) {
     case 'missing-file':
@@ -144,32 +132,6 @@ function sendBytes(request: IncomingMessage, response: ServerResponse, image: Im
   response.end(body);
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new GabnError('usage', 'request body too large', { expected: `at most ${MAX_BODY} bytes` }));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new GabnError('usage', `malformed percent-encoding in '${segment.slice(0, 60)}'`);
-  }
-}
-
 export async function startBrowserHost(
   service: HostedService,
   options: BrowserHostOptions = {},
@@ -178,20 +140,28 @@ export async function startBrowserHost(
   const dist = options.rendererDist ?? DEFAULT_RENDERER_DIST;
   const media = createMediaServer(service);
   let port = 0;
+  let cookie = tokenCookieName(0);
 
   const allowedHosts = () => [`127.0.0.1:${port}`, `localhost:${port}`];
   const ownOrigins = () => allowedHosts().map((h) => `http://${h}`);
 
-  function authorised(request: IncomingMessage, query: URLSearchParams): boolean {
-    return (
-      sameToken(cookieToken(request), token) ||
-      sameToken(bearerToken(request), token) ||
-      sameToken(query.get('token') ?? undefined, token)
-    );
+  /**
+   * The token, from the header or the address (a page of another site cannot know it), or from the
+   * cookie, which a browser also attaches to requests that other local pages make: a request that
+   * carries only the cookie must come from the app's own page, as its browser says (Sec-Fetch-Site,
+   * or for a WebSocket, the Origin that browsers always send there).
+   */
+  function authorised(request: IncomingMessage, query: URLSearchParams, websocket = false): boolean {
+    if (sameToken(bearerToken(request), token) || sameToken(query.get('token') ?? undefined, token)) {
+      return true;
+    }
+    if (!sameToken(cookieToken(request, cookie), token)) return false;
+    return websocket ? request.headers.origin !== undefined : fromOwnPage(request) === true;
   }
 
   function hostAndOriginAllowed(request: IncomingMessage): boolean {
     if (!allowedHosts().includes(request.headers.host ?? '')) return false;
+    if (fromOwnPage(request) === false) return false;
     const origin = request.headers.origin;
     return origin === undefined || ownOrigins().includes(origin);
   }
@@ -240,7 +210,11 @@ export async function startBrowserHost(
     const { pathname, query } = splitUrl(request.url ?? '/');
     if (!hostAndOriginAllowed(request)) {
       sendJson(response, 403, {
-        error: { kind: 'usage', message: 'the host or origin of this request is not this server' },
+        error: {
+          kind: 'usage',
+          message:
+            'the host, origin or site of this request is not this server (requests from other pages are refused)',
+        },
       });
       return;
     }
@@ -253,7 +227,7 @@ export async function startBrowserHost(
     // The first page load carries the token in the URL: keep it in a cookie and drop it from the address bar.
     if (query.has('token') && request.method === 'GET' && (pathname === '/' || pathname === '/index.html')) {
       response.writeHead(303, {
-        'Set-Cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+        'Set-Cookie': `${cookie}=${token}; HttpOnly; SameSite=Strict; Path=/`,
         Location: '/',
         'Cache-Control': 'no-store',
       });
@@ -272,15 +246,7 @@ export async function startBrowserHost(
         });
         return;
       }
-      const text = await readBody(request);
-      let argument: unknown;
-      try {
-        argument = text.trim() === '' ? undefined : JSON.parse(text);
-      } catch {
-        throw new GabnError('usage', `${method}: the request body is not JSON`, {
-          expected: 'the argument as JSON',
-        });
-      }
+      const argument = parseArgument(method, await readBody(request));
       sendJson(response, 200, { result: await service.call(method, argument) });
       return;
     }
@@ -296,7 +262,7 @@ export async function startBrowserHost(
     if (segments[0] === 'files') {
       const requested = decodeSegment(pathname.slice('/files'.length));
       const file = resolveContained(service.allowedRoots(), requested);
-      const body = readFileSync(file);
+      const body = readUntrustedFile(file, { what: 'the file', maxBytes: MAX_SERVED_FILE_BYTES });
       const ext = path.extname(file).toLowerCase();
       const mime =
         ext === '.png'
@@ -321,6 +287,8 @@ export async function startBrowserHost(
         response.destroy();
         return;
       }
+      // The rest of a refused body is not read: close the connection after the answer.
+      if (error instanceof BodyTooLarge) response.setHeader('Connection', 'close');
       sendError(response, error);
     });
   });
@@ -328,12 +296,16 @@ export async function startBrowserHost(
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   server.on('upgrade', (request, socket, head) => {
     const { pathname, query } = splitUrl(request.url ?? '/');
-    if (pathname !== '/events' || !hostAndOriginAllowed(request) || !authorised(request, query)) {
+    if (pathname !== '/events' || !hostAndOriginAllowed(request) || !authorised(request, query, true)) {
       socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       socket.destroy();
       return;
     }
-    sockets.handleUpgrade(request, socket, head, (ws) => sockets.emit('connection', ws, request));
+    sockets.handleUpgrade(request, socket, head, (ws) => {
+      // A frame over maxPayload or a broken frame is an 'error' on the socket: close that one only.
+      ws.on('error', () => ws.terminate());
+      sockets.emit('connection', ws, request);
+    });
   });
   const unsubscribe = API_EVENTS.map((event) =>
     service.on(event, (payload) => {
@@ -357,6 +329,7 @@ export async function startBrowserHost(
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   port = (server.address() as AddressInfo).port;
+  cookie = tokenCookieName(port);
 
   return {
     port,

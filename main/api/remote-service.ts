@@ -44,7 +44,12 @@ function errorOf(answer: Extract<Answer, { error: ApiError }>): GabnError {
   return error;
 }
 
-export function createRemoteService(options: ServiceOptions): HostedService {
+export interface RemoteService extends HostedService {
+  /** Calls sent and not yet answered (a failed send leaves none). */
+  pendingCalls(): number;
+}
+
+export function createRemoteService(options: ServiceOptions): RemoteService {
   let child: ChildProcess | undefined;
   let roots: string[] = [];
   let nextId = 1;
@@ -96,9 +101,26 @@ export function createRemoteService(options: ServiceOptions): HostedService {
     if (closing) return Promise.reject(new GabnError('cancelled', 'the app is closing'));
     child ??= start();
     const id = nextId++;
+    const running = child;
     return new Promise((resolve, reject) => {
       pending.set(id, { method, resolve: resolve as (value: unknown) => void, reject });
-      child!.send({ id, method, argument });
+      // A call that cannot be sent (an argument that does not serialise, a channel that just closed)
+      // fails at once and leaves nothing behind: no pending entry waits for an answer that never comes.
+      const failed = (error: unknown) => {
+        if (!pending.delete(id)) return;
+        reject(
+          new GabnError('usage', `${method}: the call cannot be sent to the service process`, {
+            expected: `an argument that serialises as JSON (${error instanceof Error ? error.message : String(error)})`,
+          }),
+        );
+      };
+      try {
+        running.send({ id, method, argument }, (error) => {
+          if (error) failed(error);
+        });
+      } catch (error) {
+        failed(error);
+      }
     });
   }
 
@@ -113,6 +135,7 @@ export function createRemoteService(options: ServiceOptions): HostedService {
       return () => set.delete(listener as (payload: never) => void);
     },
     allowedRoots: () => roots,
+    pendingCalls: () => pending.size,
     computeAttribution: (request) => call('computeAttribution', request),
     readImage: (request) => call('readImage', request),
     readRunFile: (request) => call('readRunFile', request),

@@ -7,15 +7,15 @@
  * One image's map, masks and pairs are computed in this process (a fraction of a second to a few
  * seconds) one at a time; work over a dataset goes to a worker process.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readUntrustedFile } from '../base/untrusted-files.ts';
 import { softwareVersion } from '../base/version.ts';
 import { gpuOf, loadEngine } from '../engine/index.ts';
 import { createJobRunner, type JobRunner, runsDirOf } from '../jobs/runner.ts';
 import { checkpointPathFor, formatOf } from '../usecases/import/import-model.ts';
 import { missingDemoParts } from '../usecases/workspace/demo-workspace.ts';
 import { discoverWorkspace as discover } from '../usecases/workspace/workspace.ts';
-import { resolveContained } from './containment.ts';
+import { MAX_SERVED_FILE_BYTES, resolveContained } from './containment.ts';
 import type {
   ApiArgument,
   ApiEventName,
@@ -200,7 +200,10 @@ export function createService(options: ServiceOptions): GabnService {
     async readRunFile(request) {
       const job = runner.get(request.jobId);
       const file = resolveContained([job.runDir], request.file, job.runDir);
-      return imageBytes(mimeOf(file), await readFile(file));
+      return imageBytes(
+        mimeOf(file),
+        readUntrustedFile(file, { what: 'the run file', maxBytes: MAX_SERVED_FILE_BYTES }),
+      );
     },
     listReports: async () => reports.list(),
     openReport: async (id) => reports.open(id),

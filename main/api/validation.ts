@@ -5,6 +5,7 @@
  * field and the expected form; every problem is listed.
  */
 import { GabnError } from '../base/errors.ts';
+import { valueNestingDepth } from '../base/json.ts';
 import {
   allowedKeys,
   describeProblem,
@@ -240,11 +241,19 @@ function splitPath(method: string, path: string): [string, string] {
   return [[method, ...parts.slice(0, -1)].join(' '), parts.at(-1)!];
 }
 
+/** No argument of the contract nests deeper; a deeper one would only exhaust the stack of its checks. */
+export const MAX_ARGUMENT_NESTING = 64;
+
 /** Checks `value` as the argument of `method`; throws a GabnError naming what is wrong. */
 export function validateArgument<M extends ApiMethod>(method: M, value: unknown): ApiArgument<M> {
   if (!isApiMethod(method)) {
     throw new GabnError('usage', `unknown API method '${String(method).slice(0, 60)}'`, {
       expected: `one of ${API_METHODS.join(', ')}`,
+    });
+  }
+  if (valueNestingDepth(value, MAX_ARGUMENT_NESTING) > MAX_ARGUMENT_NESTING) {
+    throw new GabnError('usage', `${method}: the argument nests deeper than ${MAX_ARGUMENT_NESTING} levels`, {
+      expected: `an argument nested at most ${MAX_ARGUMENT_NESTING} levels`,
     });
   }
   const schema: Schema = SCHEMAS[method];
@@ -257,13 +266,11 @@ export function validateArgument<M extends ApiMethod>(method: M, value: unknown)
   if ('what' in schema) {
     const problems = problemsOf(schema.text, value);
     if (problems.length > 0) {
-      throw new GabnError(
-        'usage',
-        `${method}: the ${schema.what} is ${value === undefined ? 'missing' : JSON.stringify(value)}`,
-        {
-          expected: problems[0]!.expected,
-        },
-      );
+      // Strings as JSON writes them; Infinity (which JSON writes as null) as itself.
+      const shown = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? 'missing');
+      throw new GabnError('usage', `${method}: the ${schema.what} is ${shown}`, {
+        expected: problems[0]!.expected,
+      });
     }
     return value as ApiArgument<M>;
   }

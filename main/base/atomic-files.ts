@@ -6,7 +6,7 @@
  * file, whose name `isLeftoverTemp` recognises so the next start can remove it.
  */
 import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GabnError } from './errors.ts';
@@ -66,9 +66,38 @@ export function writeJsonAtomicSync(file: string, value: unknown): void {
   writeFileAtomicSync(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Removes what interrupted atomic writes left in `dir` (not recursive); returns the names removed. */
-export function removeLeftoverTemps(dir: string, names: readonly string[]): string[] {
-  const removed = names.filter(isLeftoverTemp);
+/** The process that is (or was) writing the temporary `name`: its pid is part of the name. */
+function writerOf(name: string): number | undefined {
+  const m = /\.(?:([0-9]+)\.[0-9a-f]{8}\.tmp|(?:partial|old)-([0-9]+)-[0-9a-f]{8})$/.exec(name);
+  return m === null ? undefined : Number(m[1] ?? m[2]);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what interrupted atomic writes left in `dir` (not recursive): temporaries whose writing
+ * process is gone (one still alive, this one included, may be writing it now, so it is left alone). Returns the names
+ * removed; a folder that cannot be read has none.
+ */
+export function removeLeftoverTemps(dir: string, names?: readonly string[]): string[] {
+  let listed: readonly string[];
+  try {
+    listed = names ?? readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed = listed.filter((name) => {
+    if (!isLeftoverTemp(name)) return false;
+    const writer = writerOf(name);
+    return writer === undefined || !isAlive(writer);
+  });
   for (const name of removed) rmSync(path.join(dir, name), { recursive: true, force: true });
   return removed;
 }

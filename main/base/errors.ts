@@ -69,6 +69,21 @@ function formatMessage(message: string, { file, line, expected }: GabnErrorDetai
   return `${where}${message}${want}`;
 }
 
+/** A GabnError's message without the "file:line: " it begins with and the "(expected …)" it ends with. */
+export function bareMessage(error: GabnError): string {
+  const where =
+    error.file === undefined
+      ? ''
+      : error.line === undefined
+        ? `${error.file}: `
+        : `${error.file}:${error.line}: `;
+  const want = error.expected === undefined ? '' : ` (expected ${error.expected})`;
+  let message = error.message;
+  if (where !== '' && message.startsWith(where)) message = message.slice(where.length);
+  if (want !== '' && message.endsWith(want)) message = message.slice(0, -want.length);
+  return message;
+}
+
 export function isGabnError(value: unknown): value is GabnError {
   return value instanceof GabnError;
 }
@@ -86,8 +101,38 @@ export interface ErrorFields {
   readonly expected?: string;
 }
 
-/** Any thrown value as fields; what is not a GabnError is a bug, reported as 'internal'. */
+const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'does not exist',
+  EISDIR: 'is a folder',
+  ENOTDIR: 'is not a folder',
+  EACCES: 'is not readable (permission denied)',
+  EPERM: 'is not permitted',
+  ELOOP: 'is a loop of links',
+  ENAMETOOLONG: 'has too long a name',
+  EMFILE: 'cannot be opened: too many open files',
+  ENOSPC: 'cannot be written: the disk is full',
+  EROFS: 'cannot be written: read-only file system',
+};
+
+/**
+ * A file system error of Node (ENOENT, EISDIR, EACCES…) naming a path is about the user's files, not
+ * a bug: as a GabnError naming the file. Anything else: undefined.
+ */
+export function fromSystemError(error: unknown): GabnError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  // (Typed by hand: the renderer reads this file too, without Node's types.)
+  const { code, path } = error as Error & { code?: unknown; path?: unknown };
+  if (typeof code !== 'string' || typeof path !== 'string' || !/^E[A-Z]+$/.test(code)) return undefined;
+  return new GabnError('missing-file', SYSTEM_ERRORS[code] ?? `cannot be used (${code})`, {
+    file: path,
+    cause: error,
+  });
+}
+
+/** Any thrown value as fields; what is not a GabnError (or a file system error) is a bug, reported as 'internal'. */
 export function errorFields(error: unknown): ErrorFields {
+  const system = fromSystemError(error);
+  if (system !== undefined) return errorFields(system);
   if (isGabnError(error)) {
     return {
       kind: error.kind,

@@ -140,6 +140,8 @@ export function shownValue(value: unknown): string {
   if (typeof value === 'string') return `'${value.slice(0, 60)}'`;
   if (Array.isArray(value)) return value.length > 8 ? 'an array' : JSON.stringify(value);
   if (value === null) return 'null';
+  // JSON writes Infinity as null: a number is shown as itself.
+  if (typeof value === 'number') return String(value);
   const json = JSON.stringify(value);
   return json === undefined ? String(value) : json.length > 80 ? 'an object' : json;
 }

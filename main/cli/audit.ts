@@ -125,7 +125,14 @@ async function run(args: readonly string[], context: CliContext): Promise<number
   const request = auditRequestOf(o, ['gabn', 'audit', ...args]);
   if (request.checkpoints !== undefined) await loadEngine();
   const progress = phasedProgress(context.stderr);
-  const outcome = await runAudit(request, { signal: context.signal, onProgress: progress.update });
+  const outcome = await runAudit(request, {
+    signal: context.signal,
+    onProgress: progress.update,
+    onLog: (line) => {
+      progress.done();
+      context.stderr.write(`${line}\n`);
+    },
+  });
   progress.done();
   reportFailures(outcome, context);
   context.stdout.write(auditSummary(outcome.reports[0]!));

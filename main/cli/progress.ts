@@ -3,19 +3,11 @@
  * second. On a terminal it rewrites the line; elsewhere (logs, CI) it prints a line every 10% of the
  * work, at most one every two seconds.
  */
+import { formatDuration } from '../base/durations.ts';
+
 export interface ProgressLine {
   update(done: number, total: number): void;
   done(): void;
-}
-
-function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  return s < 60
-    ? `${s}s`
-    : s < 3600
-      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
-      : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 export function progressLine(stream: NodeJS.WritableStream, label: string): ProgressLine {

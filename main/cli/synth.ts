@@ -47,7 +47,11 @@ export function parseMix(text: string): number[] {
     const [key, value] = part.split(':').map((s) => s.trim());
     const group = key?.startsWith('group-') ? key : `group-${key}`;
     const share = Number(value);
-    if (!GROUP_DESIGNS.some((g) => g.name === group) || value === undefined || !(share >= 0)) {
+    if (
+      !GROUP_DESIGNS.some((g) => g.name === group) ||
+      value === undefined ||
+      !(Number.isFinite(share) && share >= 0)
+    ) {
       throw new GabnError('usage', `--train-mix: '${part}' is not a group share`, {
         expected: 'e.g. a:0.4,b:0.3,c:0.2,d:0.1',
       });

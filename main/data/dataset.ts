@@ -3,7 +3,7 @@
  * known), and verification pairs with their fold. RFW, BUPT and the generic CSV formats all load into
  * this, so training, audits and the GUI never care which format a dataset came in.
  */
-import { GabnError } from '../base/errors.ts';
+import { bareMessage, GabnError } from '../base/errors.ts';
 
 /** Five points in the ArcFace template's order: left eye, right eye, nose, left and right mouth corners. */
 export type Landmarks = readonly [
@@ -85,10 +85,24 @@ export class ProblemLog {
   /** Records a line parser's GabnError at the line it concerns; anything else is a bug and is rethrown. */
   parserError(error: unknown, file: string, line: number): void {
     if (!(error instanceof GabnError)) throw error;
+    this.fileError(error, file, line);
+  }
+
+  /**
+   * Records a GabnError about a dataset file under the name people see (`shown`, relative to the
+   * dataset), at its own line unless `line` is given; anything that is not a GabnError is rethrown.
+   */
+  fileError(error: unknown, shown: string, line?: number): void {
+    if (!(error instanceof GabnError)) throw error;
     const kind = error.kind === 'dataset' || error.kind === 'missing-file' ? error.kind : 'malformed';
+    const at = line ?? error.line;
     this.error(
-      stripLocation(error, file, line),
-      { file, line, ...(error.expected ? { expected: error.expected } : {}) },
+      bareMessage(error),
+      {
+        file: shown,
+        ...(at === undefined ? {} : { line: at }),
+        ...(error.expected ? { expected: error.expected } : {}),
+      },
       kind,
     );
   }
@@ -122,9 +136,4 @@ export function identitiesInSeveralGroups(
 export function formatProblem(p: DatasetProblem): string {
   const where = p.line === undefined ? p.file : `${p.file}:${p.line}`;
   return `${where}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}${p.expected ? ` (expected ${p.expected})` : ''}`;
-}
-
-/** A GabnError's message without the "file:line: " prefix and "(expected …)" suffix it already carries. */
-export function stripLocation(error: GabnError, file: string, line: number): string {
-  return error.message.replace(`${file}:${line}: `, '').replace(/ \(expected .*\)$/, '');
 }

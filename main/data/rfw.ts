@@ -8,7 +8,7 @@
  * Real RFW has P = 300; smaller sets (fixtures, synthetic data) use the same layout with any P.
  * Groups are discovered from the folders of test/data, never assumed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { GabnError } from '../base/errors.ts';
 import {
@@ -19,6 +19,7 @@ import {
   type Landmarks,
   ProblemLog,
 } from './dataset.ts';
+import { numberedLines, readListFile } from './list-files.ts';
 import {
   parseImagesLine,
   parseLandmarkLine,
@@ -39,11 +40,14 @@ export function findRfwTestFolder(root: string): string | undefined {
   return undefined;
 }
 
-/** Lines of a text file with their 1-based numbers; a final newline does not make an empty line. */
-function readLines(file: string): { text: string; line: number }[] {
-  const lines = readFileSync(file, 'utf8').split('\n');
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  return lines.map((text, i) => ({ text: text.replace(/\r$/, ''), line: i + 1 }));
+/** The numbered lines of list file `file` (shown as `shown`); none when it cannot be read (logged). */
+function readLines(
+  file: string,
+  shown: string,
+  problems: ProblemLog,
+): { text: string; line: number }[] | undefined {
+  const text = readListFile(file, shown, path.basename(file), problems);
+  return text === undefined ? undefined : numberedLines(text);
 }
 
 export interface LoadOptions {
@@ -64,6 +68,7 @@ export function loadRfw(root: string, options: LoadOptions = {}): Dataset {
   const dataDir = path.join(test, 'data');
   const images = scanGroupTree(dataDir, resolved, problems);
   const groups = groupFolders(dataDir);
+  checkGroupsOnBothSides(test, resolved, groups, images, problems);
   const index = new Map<string, number>();
   images.forEach((image, i) => {
     index.set(`${image.group}/${image.identity}/${path.basename(image.path)}`, i);
@@ -105,6 +110,51 @@ export function loadRfw(root: string, options: LoadOptions = {}): Dataset {
   };
 }
 
+/**
+ * Every group needs both sides: its images (test/data/<Group>/) and its lists (test/txts/<Group>/).
+ * A group on one side only is an error, not a group silently dropped from the audit.
+ */
+function checkGroupsOnBothSides(
+  test: string,
+  root: string,
+  groups: readonly string[],
+  images: readonly FaceImage[],
+  problems: ProblemLog,
+): void {
+  const txts = path.join(test, 'txts');
+  const listed = groupFolders(txts, root, problems);
+  for (const group of listed.filter((g) => !groups.includes(g))) {
+    problems.error(
+      `group ${group} has lists in test/txts/${group}/ but no images`,
+      { file: path.relative(root, path.join(txts, group)), expected: `its images in test/data/${group}/` },
+      'dataset',
+    );
+  }
+  if (groups.length === 0 && listed.length === 0) {
+    problems.error(
+      'the test set has no groups',
+      {
+        file: path.relative(root, path.join(test, 'data')) || '.',
+        expected: 'a folder per group in test/data/',
+      },
+      'dataset',
+    );
+  }
+  // A group folder without images: its pairs (if any) are reported too, as naming missing images.
+  for (const group of groups) {
+    if (!images.some((i) => i.group === group)) {
+      problems.error(
+        `group ${group} has no images`,
+        {
+          file: path.relative(root, path.join(test, 'data', group)),
+          expected: '<identity>/<identity>_<NNNN>.jpg',
+        },
+        'dataset',
+      );
+    }
+  }
+}
+
 function readPairs(
   file: string,
   shown: string,
@@ -112,7 +162,8 @@ function readPairs(
   index: Map<string, number>,
   problems: ProblemLog,
 ): FacePair[] {
-  const lines = readLines(file);
+  const lines = readLines(file, shown, problems);
+  if (lines === undefined) return [];
   if (lines.length === 0) {
     problems.error('the pairs file is empty', {
       file: shown,
@@ -132,6 +183,7 @@ function readPairs(
     );
   }
   const pairs: FacePair[] = [];
+  const seen = new Map<string, number>();
   for (const { text, line } of lines) {
     let parsed: ReturnType<typeof parsePairLine>;
     try {
@@ -174,6 +226,24 @@ function readPairs(
       );
       continue;
     }
+    if (a === b) {
+      problems.error(
+        `a pair of ${rfwImageName(parsed.identity, parsed.first)} with itself`,
+        { file: shown, line, expected: 'pairs of two different images' },
+        'dataset',
+      );
+      continue;
+    }
+    const key = a! < b! ? `${a}-${b}` : `${b}-${a}`;
+    const first = seen.get(key);
+    // Kept: the protocol counts every line of the file.
+    if (first !== undefined) {
+      problems.warning(`the pair is listed again (first at line ${first})`, {
+        file: shown,
+        line,
+        expected: 'each pair once',
+      });
+    } else seen.set(key, line);
     pairs.push({ a: a!, b: b!, same: parsed.same, group, fold });
   }
   return pairs;
@@ -186,7 +256,8 @@ function readLandmarks(
   out: Map<number, Landmarks>,
   problems: ProblemLog,
 ): void {
-  for (const { text, line } of readLines(file)) {
+  const lineOf = new Map<number, number>();
+  for (const { text, line } of readLines(file, shown, problems) ?? []) {
     if (text.trim() === '') continue;
     try {
       const parsed = parseLandmarkLine(text, shown, line);
@@ -200,6 +271,17 @@ function readLandmarks(
         );
         continue;
       }
+      const first = lineOf.get(image);
+      if (first !== undefined) {
+        // The first line stays: the same points again is a warning, other points an error.
+        const same = out.get(image)!.every((v, i) => v === parsed.landmarks[i]);
+        const message = `landmarks for ${parsed.path} are given again (first at line ${first})${same ? '' : ' with other points'}`;
+        const where = { file: shown, line, expected: 'one landmark line per image' };
+        if (same) problems.warning(message, where);
+        else problems.error(message, where, 'dataset');
+        continue;
+      }
+      lineOf.set(image, line);
       out.set(image, parsed.landmarks);
     } catch (error) {
       problems.parserError(error, shown, line);
@@ -214,7 +296,7 @@ function checkImagesFile(
   index: Map<string, number>,
   problems: ProblemLog,
 ): void {
-  for (const { text, line } of readLines(file)) {
+  for (const { text, line } of readLines(file, shown, problems) ?? []) {
     if (text.trim() === '') continue;
     try {
       const { name } = parseImagesLine(text, shown, line);
@@ -242,7 +324,7 @@ function checkPeopleFile(
   const counts = new Map<string, number>();
   for (const image of images)
     if (image.group === group) counts.set(image.identity, (counts.get(image.identity) ?? 0) + 1);
-  for (const { text, line } of readLines(file)) {
+  for (const { text, line } of readLines(file, shown, problems) ?? []) {
     if (text.trim() === '') continue;
     try {
       const { identity, count } = parsePeopleLine(text, shown, line);

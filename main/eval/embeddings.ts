@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomicSync } from '../base/atomic-files.ts';
 import { GabnError } from '../base/errors.ts';
+import { checkUntrustedFile, readUntrustedFile } from '../base/untrusted-files.ts';
 import type { Dataset, FaceImage } from '../data/dataset.ts';
 import { flipHorizontal, loadAlignedImage } from '../data/image.ts';
 import { tf } from '../engine/tf.ts';
@@ -37,12 +38,23 @@ export function defaultCacheDir(): string {
 }
 
 /** The hash of a checkpoint's files (names and bytes), which names its embedding cache. */
+/** The largest checkpoint file hashed: one Node buffer. */
+const MAX_CHECKPOINT_FILE_BYTES = 2 * 1024 ** 3;
+
 export function checkpointHash(dir: string): string {
   const hash = createHash('sha256');
   for (const name of readdirSync(dir).sort()) {
     if (!name.endsWith('.json') && !name.endsWith('.bin')) continue;
+    // Only what a checkpoint may hold: regular files inside its folder (loading refuses the rest).
+    const file = path.join(dir, name);
+    const options = { what: name, maxBytes: MAX_CHECKPOINT_FILE_BYTES, inside: dir };
+    try {
+      checkUntrustedFile(file, options);
+    } catch {
+      continue;
+    }
     hash.update(name);
-    hash.update(readFileSync(path.join(dir, name)));
+    hash.update(readUntrustedFile(file, options));
   }
   return hash.digest('hex');
 }

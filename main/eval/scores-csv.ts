@@ -10,8 +10,9 @@
  *   folds (sklearn KFold semantics: the first n % 10 folds one pair larger).
  * Every malformed line is a GabnError naming the file, the line and the expected form.
  */
-import { readFile } from 'node:fs/promises';
 import { GabnError } from '../base/errors.ts';
+import { decodeUtf8Text, MAX_TEXT_BYTES, readUntrustedFile } from '../base/untrusted-files.ts';
+import { headerNames, parseCsv } from '../data/csv.ts';
 import type { GroupPairs } from './audit-figures.ts';
 import { SCORE_KINDS, type ScoreKind } from './score-kind.ts';
 import { kFoldAssignment } from './verification.ts';
@@ -29,43 +30,6 @@ export interface ScoresFile {
   readonly explicitFolds: boolean;
 }
 
-/** Splits one CSV line; double-quoted fields may hold commas and "" for a quote. */
-export function splitCsvLine(line: string): string[] | undefined {
-  const fields: string[] = [];
-  let i = 0;
-  for (;;) {
-    let field = '';
-    if (line[i] === '"') {
-      i++;
-      for (;;) {
-        if (i >= line.length) return undefined; // unterminated quote
-        if (line[i] === '"') {
-          if (line[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        field += line[i++];
-      }
-      if (i < line.length && line[i] !== ',') return undefined;
-    } else {
-      const end = line.indexOf(',', i);
-      field = end === -1 ? line.slice(i) : line.slice(i, end);
-      i = end === -1 ? line.length : end;
-    }
-    fields.push(field.trim());
-    if (i >= line.length) return fields;
-    i++; // the comma
-    if (i === line.length) {
-      fields.push('');
-      return fields;
-    }
-  }
-}
-
 function parseSame(text: string): 0 | 1 | undefined {
   const t = text.toLowerCase();
   if (t === '1' || t === 'true') return 1;
@@ -77,27 +41,29 @@ export function parseScoresCsv(text: string, file: string, scoreKind: ScoreKind 
   if (!SCORE_KINDS.includes(scoreKind)) {
     throw new GabnError('usage', `unknown score kind '${scoreKind}'`, { expected: SCORE_KINDS.join(' or ') });
   }
-  const lines = text.replace(/^\uFEFF/, '').split('\n');
-  let at = 0;
-  while (at < lines.length && lines[at]!.trim() === '') at++;
-  if (at === lines.length)
+  // Records in file order; a record that cannot be split is an error at its line, in that order too.
+  const unsplit: GabnError[] = [];
+  const records = parseCsv(text, file, (problem) => unsplit.push(problem));
+  const failAt = (line: number) => {
+    const first = unsplit[0];
+    if (first !== undefined && (first.line ?? 0) <= line) throw first;
+  };
+  const headerRecord = records[0];
+  if (headerRecord === undefined) {
+    failAt(Number.POSITIVE_INFINITY);
     throw new GabnError('malformed', 'the scores file is empty', { file, expected: HEADER });
-  const header = splitCsvLine(lines[at]!.replace(/\r$/, ''))?.map((h) => h.toLowerCase());
+  }
+  failAt(headerRecord.line);
+  const header = headerNames(headerRecord);
   const column = new Map<string, number>();
-  header?.forEach((name, k) => {
+  header.forEach((name, k) => {
     if (!(COLUMNS as readonly string[]).includes(name) || column.has(name)) column.set('?', k);
     else column.set(name, k);
   });
-  if (
-    header === undefined ||
-    column.has('?') ||
-    !column.has('group') ||
-    !column.has('same') ||
-    !column.has('score')
-  ) {
-    throw new GabnError('malformed', `bad header '${lines[at]!.trim()}'`, {
+  if (column.has('?') || !column.has('group') || !column.has('same') || !column.has('score')) {
+    throw new GabnError('malformed', `bad header '${headerRecord.fields.join(',').trim().slice(0, 200)}'`, {
       file,
-      line: at + 1,
+      line: headerRecord.line,
       expected: HEADER,
     });
   }
@@ -108,28 +74,23 @@ export function parseScoresCsv(text: string, file: string, scoreKind: ScoreKind 
     { distances: number[]; same: number[]; folds: number[]; firstLine: number }
   >();
   let pairCount = 0;
-  for (let n = at + 1; n < lines.length; n++) {
-    const raw = lines[n]!.replace(/\r$/, '');
-    if (raw.trim() === '') continue;
-    const line = n + 1;
-    const fields = splitCsvLine(raw);
-    if (fields === undefined || fields.length !== width) {
-      throw new GabnError(
-        'malformed',
-        `expected ${width} fields, found ${fields?.length ?? 'an unterminated quote'}`,
-        {
-          file,
-          line,
-          expected: `${header.join(',')} with one value per column`,
-        },
-      );
+  for (const record of records.slice(1)) {
+    const { line } = record;
+    failAt(line);
+    const fields = record.fields.map((f) => f.trim());
+    if (fields.length !== width) {
+      throw new GabnError('malformed', `expected ${width} fields, found ${fields.length}`, {
+        file,
+        line,
+        expected: `${header.join(',')} with one value per column`,
+      });
     }
     const group = fields[column.get('group')!]!;
     if (group === '')
       throw new GabnError('malformed', 'the group is empty', { file, line, expected: 'a group name' });
     const same = parseSame(fields[column.get('same')!]!);
     if (same === undefined) {
-      throw new GabnError('malformed', `same is '${fields[column.get('same')!]}'`, {
+      throw new GabnError('malformed', `same is '${fields[column.get('same')!]!.slice(0, 60)}'`, {
         file,
         line,
         expected: 'same as 1, 0, true or false',
@@ -138,7 +99,7 @@ export function parseScoresCsv(text: string, file: string, scoreKind: ScoreKind 
     const scoreText = fields[column.get('score')!]!;
     const score = Number(scoreText);
     if (scoreText === '' || !Number.isFinite(score)) {
-      throw new GabnError('malformed', `score '${scoreText}' is not a number`, {
+      throw new GabnError('malformed', `score '${scoreText.slice(0, 60)}' is not a number`, {
         file,
         line,
         expected: 'a finite number',
@@ -168,7 +129,7 @@ export function parseScoresCsv(text: string, file: string, scoreKind: ScoreKind 
     if (hasFold) {
       const foldText = fields[column.get('fold')!]!;
       if (!/^\d+$/.test(foldText)) {
-        throw new GabnError('malformed', `fold '${foldText}' is not a fold number`, {
+        throw new GabnError('malformed', `fold '${foldText.slice(0, 60)}' is not a fold number`, {
           file,
           line,
           expected: 'a non-negative integer fold',
@@ -186,6 +147,7 @@ export function parseScoresCsv(text: string, file: string, scoreKind: ScoreKind 
     entry.folds.push(fold);
     pairCount++;
   }
+  failAt(Number.POSITIVE_INFINITY);
   if (byGroup.size === 0)
     throw new GabnError('malformed', 'the scores file has no pairs', {
       file,
@@ -246,15 +208,10 @@ export async function readScoresCsv(
   file: string,
   scoreKind: ScoreKind = 'similarity',
 ): Promise<ScoresFile & { bytes: Buffer }> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (cause) {
-    throw new GabnError('missing-file', 'cannot read the scores file', {
-      file,
-      expected: 'a readable CSV file',
-      cause,
-    });
-  }
-  return { ...parseScoresCsv(bytes.toString('utf8'), file, scoreKind), bytes };
+  const bytes = readUntrustedFile(file, {
+    what: 'the scores file',
+    maxBytes: MAX_TEXT_BYTES,
+    expected: 'a CSV file of pair scores',
+  });
+  return { ...parseScoresCsv(decodeUtf8Text(bytes, file, 'the scores file'), file, scoreKind), bytes };
 }

@@ -4,8 +4,9 @@
  * result, it was cancelled, the app closed under it, or its worker died (with the tail of its log).
  */
 import { logTail, type RunStatus } from '../runs/run-folder.ts';
+import { interrupted } from '../runs/run-lock.ts';
 import { type Entry, isSelfReporting } from './entry.ts';
-import { interrupted, isActive, readDiskRun } from './registry.ts';
+import { isActive, readDiskRun } from './registry.ts';
 
 export interface JobEnd {
   readonly status: RunStatus;

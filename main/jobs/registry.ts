@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { removeLeftoverTemps } from '../base/atomic-files.ts';
 import { GabnError } from '../base/errors.ts';
 import {
   ACTIVE_STATES,
@@ -19,7 +20,7 @@ import {
   readRunStatus,
   STATUS_FILE,
 } from '../runs/run-folder.ts';
-import { runLockHolder } from '../runs/run-lock.ts';
+import { interrupted, runLockHolder } from '../runs/run-lock.ts';
 import { type Entry, fromDisk, isSelfReporting } from './entry.ts';
 
 /** Names the registry lists: a job's id, or a name given to `gabn train --out` (no dot files, no odd characters). */
@@ -56,22 +57,6 @@ export function readDiskRun(runDir: string): DiskRun | undefined {
   }
   // A status written before runs carried their kind is a training run's (gabn train wrote those).
   return { status: { ...status, kind: status.kind ?? config?.kind ?? 'train' }, config };
-}
-
-/** What a run left active by a process that is gone reads as. */
-export function interrupted(status: RunStatus): RunStatus {
-  const { pid: _pid, ...rest } = status;
-  const resume = status.training?.checkpoint
-    ? `; it can resume from ${status.training.checkpoint}`
-    : status.kind === 'train'
-      ? '; it saved no checkpoint yet and can start again'
-      : '';
-  return {
-    ...rest,
-    state: 'interrupted',
-    finishedAt: new Date().toISOString(),
-    error: `interrupted: the process running it stopped before it finished (state was ${status.state})${resume}`,
-  };
 }
 
 /**
@@ -124,6 +109,7 @@ export interface SyncHooks {
 export function syncEntries(runsDir: string, entries: Map<string, Entry>, hooks: SyncHooks): void {
   const names = readdirSync(runsDir);
   removeLeftoverDeletions(runsDir, names);
+  removeLeftoverTemps(runsDir, names);
   const present = new Set(names.filter(isRunName));
   for (const id of present) {
     const known = entries.get(id);
@@ -156,9 +142,14 @@ export function syncEntries(runsDir: string, entries: Map<string, Entry>, hooks:
     const wasActive = known !== undefined && isActive(known.status.state);
     entry.status = disk.status;
     entry.statusTime = time;
-    if (disk.status.state === 'running' && runLockHolder(runDir) === undefined) {
-      entry.status = interrupted(disk.status);
-      hooks.writeStatus(entry);
+    if (runLockHolder(runDir) === undefined) {
+      if (disk.status.state === 'running') {
+        entry.status = interrupted(disk.status);
+        hooks.writeStatus(entry);
+      }
+      // What writes cut short left in a folder no live process works in.
+      removeLeftoverTemps(runDir);
+      removeLeftoverTemps(path.join(runDir, 'checkpoints'));
     }
     if (entry.status.state === 'succeeded') entry.result = readRunResult(runDir);
     entries.set(id, entry);

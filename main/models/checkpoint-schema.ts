@@ -322,12 +322,13 @@ function validateArchitecture(
       imported ? 'an iResNet checkpoint to fine-tune' : "'iresnet' (iresnet18, 34, 50, 100, 200)",
     );
   }
+  // Each field present and a number first, so that the message names a missing one as missing.
   const spec: IResNetSpec = {
     family: 'iresnet',
-    depth: a.depth as IResNetSpec['depth'],
-    width: a.width as number,
-    inputSize: a.inputSize as number,
-    embeddingSize: a.embeddingSize as number,
+    depth: finiteNumber(where, 'architecture.depth', a.depth) as IResNetSpec['depth'],
+    width: finiteNumber(where, 'architecture.width', a.width),
+    inputSize: finiteNumber(where, 'architecture.inputSize', a.inputSize),
+    embeddingSize: finiteNumber(where, 'architecture.embeddingSize', a.embeddingSize),
   };
   const problem = specProblem(spec);
   if (problem !== undefined) fail(where, 'architecture', `unknown architecture: ${problem}`);

@@ -5,9 +5,10 @@
  * `discriminator.bin` and `optimizer.bin` for resuming a run. Written atomically; read back only
  * after every field, file, name, shape, byte count and value has been checked.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { GabnError } from '../base/errors.ts';
+import { checkUntrustedFile, decodeUtf8Text, readUntrustedFile } from '../base/untrusted-files.ts';
 import { tf } from '../engine/tf.ts';
 import type { LoadedCheckpoint } from './checkpoint-files.ts';
 import {
@@ -46,28 +47,8 @@ export interface CheckpointFiles {
  * missing, unexpected or of the wrong shape, a byte count that disagrees with the manifest, NaN/Inf.
  */
 export async function readCheckpoint(dir: string, options: ValidateOptions = {}): Promise<CheckpointFiles> {
-  const dirStat = await stat(dir).catch(() => undefined);
-  if (dirStat === undefined) {
-    throw new GabnError('missing-file', 'no such checkpoint', {
-      file: dir,
-      expected: 'a <name>.gabn directory',
-    });
-  }
-  if (!dirStat.isDirectory()) {
-    throw new GabnError('checkpoint', 'is a file, not a checkpoint directory', {
-      file: dir,
-      expected: 'a <name>.gabn directory',
-    });
-  }
-  const jsonPath = path.join(dir, CHECKPOINT_JSON);
-  const text = await readFile(jsonPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') {
-      throw new GabnError('missing-file', `the checkpoint has no ${CHECKPOINT_JSON}`, { file: jsonPath });
-    }
-    throw error;
-  });
-  const json = parseCheckpointJson(text, jsonPath, options);
-  const fileSizes: Record<string, number> = { [CHECKPOINT_JSON]: Buffer.byteLength(text) };
+  const { json, bytes } = readCheckpointJsonFile(dir, options);
+  const fileSizes: Record<string, number> = { [CHECKPOINT_JSON]: bytes };
   const read = (
     field: string,
     groups: WeightsManifestGroup[],
@@ -79,7 +60,7 @@ export async function readCheckpoint(dir: string, options: ValidateOptions = {})
     throw new GabnError(
       'checkpoint',
       `parameterCount is ${json.parameterCount}, ${specName(spec)} has ${iresnetParameterCount(spec)}`,
-      { file: jsonPath, expected: 'the parameter count of the architecture' },
+      { file: path.join(dir, CHECKPOINT_JSON), expected: 'the parameter count of the architecture' },
     );
   }
   // Imported networks are checked against their own manifest: names, sizes, bytes and values.
@@ -114,6 +95,122 @@ export async function readCheckpoint(dir: string, options: ValidateOptions = {})
   if (json.optimizer !== undefined)
     result.optimizer = await read('optimizer.weights', json.optimizer.weights, undefined);
   return result;
+}
+
+/** checkpoint.json holds names, shapes and provenance: a few megabytes for the largest network. */
+const MAX_CHECKPOINT_JSON_BYTES = 64 * 1024 ** 2;
+
+function checkpointDirectory(dir: string): void {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch {
+    throw new GabnError('missing-file', 'no such checkpoint', {
+      file: dir,
+      expected: 'a <name>.gabn directory holding checkpoint.json',
+    });
+  }
+  if (!isDirectory) {
+    throw new GabnError('checkpoint', 'is a file, not a checkpoint directory', {
+      file: dir,
+      expected: 'a <name>.gabn directory',
+    });
+  }
+}
+
+function readCheckpointJsonFile(
+  dir: string,
+  options: ValidateOptions,
+): { json: CheckpointJson; bytes: number } {
+  checkpointDirectory(dir);
+  const jsonPath = path.join(dir, CHECKPOINT_JSON);
+  if (!existsSync(jsonPath)) {
+    throw new GabnError('missing-file', `the checkpoint has no ${CHECKPOINT_JSON}`, { file: jsonPath });
+  }
+  const bytes = readUntrustedFile(jsonPath, {
+    what: CHECKPOINT_JSON,
+    maxBytes: MAX_CHECKPOINT_JSON_BYTES,
+    inside: dir,
+    expected: 'a checkpoint.json written by GABN Studio',
+  });
+  const text = decodeUtf8Text(bytes, jsonPath, CHECKPOINT_JSON);
+  return { json: parseCheckpointJson(text, jsonPath, options), bytes: bytes.byteLength };
+}
+
+/**
+ * A checkpoint's checkpoint.json, read (a regular file inside the folder, of a bounded size) and
+ * validated, without its tensors: what describing a checkpoint, or choosing how to load it, needs.
+ */
+export function readCheckpointJson(dir: string, options: ValidateOptions = {}): CheckpointJson {
+  return readCheckpointJsonFile(dir, options).json;
+}
+
+/** Bytes a weights group's tensors take as the manifest describes them. */
+function describedBytes(group: WeightsManifestGroup): number {
+  return group.weights.reduce((n, w) => n + sizeOf(w.shape) * (w.quantization ? 2 : 4), 0);
+}
+
+const WEIGHTS_EXPECTED = 'the file written with this checkpoint.json (truncated or replaced?)';
+
+/**
+ * Checks, without reading them, the files of one weights group: each a regular file inside the
+ * checkpoint folder, together exactly the size the manifest describes. So a link to /dev/zero, a
+ * folder, a file outside or a file of gigabytes is refused before a byte is read.
+ */
+function checkGroupFiles(dir: string, field: string, group: WeightsManifestGroup): string[] {
+  const files = group.paths.map((name) => {
+    const file = path.join(dir, name);
+    if (!existsSync(file)) {
+      throw new GabnError('missing-file', `the checkpoint lacks ${name}, listed in ${field}`, { file });
+    }
+    return file;
+  });
+  const sizes = files.map((file, i) =>
+    checkUntrustedFile(file, {
+      what: group.paths[i]!,
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      inside: dir,
+      expected: 'a regular file inside the checkpoint folder',
+    }),
+  );
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const described = describedBytes(group);
+  if (total !== described) {
+    throw new GabnError(
+      'checkpoint',
+      `${group.paths.join(' + ')} is ${total} bytes, the manifest describes ${described} bytes`,
+      { file: files[0]!, expected: WEIGHTS_EXPECTED },
+    );
+  }
+  return files;
+}
+
+/** Every weights group checkpoint.json lists: the network's, and the head's, discriminator's, optimizer's. */
+function manifestGroups(json: CheckpointJson): [string, WeightsManifestGroup[]][] {
+  return [
+    ['weights', json.weights],
+    ['head.weights', json.head?.weights ?? []],
+    ['discriminator.weights', json.discriminator?.weights ?? []],
+    ['optimizer.weights', json.optimizer?.weights ?? []],
+  ];
+}
+
+/**
+ * Checks every weights file a checkpoint.json lists, as readCheckpoint does before it reads one:
+ * for readers of other families (an imported network) to call first.
+ */
+export function checkWeightsFiles(dir: string, json: CheckpointJson): void {
+  for (const [field, groups] of manifestGroups(json)) for (const g of groups) checkGroupFiles(dir, field, g);
+}
+
+/** The bytes of one weights group, checked as checkGroupFiles does; never more than described. */
+function readGroupBytes(dir: string, field: string, group: WeightsManifestGroup): Buffer {
+  const files = checkGroupFiles(dir, field, group);
+  const maxBytes = describedBytes(group);
+  const parts = files.map((file, i) =>
+    readUntrustedFile(file, { what: group.paths[i]!, maxBytes, inside: dir, expected: WEIGHTS_EXPECTED }),
+  );
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
 function toValues(
@@ -167,30 +264,8 @@ async function readTensors(
   }
   const out = new Map<string, { shape: number[]; values: Float32Array }>();
   for (const group of groups) {
-    const parts: Buffer[] = [];
-    for (const name of group.paths) {
-      const file = path.join(dir, name);
-      const data = await readFile(file).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') {
-          throw new GabnError('missing-file', `the checkpoint lacks ${name}, listed in ${field}`, { file });
-        }
-        throw error;
-      });
-      fileSizes[name] = data.byteLength;
-      parts.push(data);
-    }
-    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    const described = group.weights.reduce((n, w) => n + sizeOf(w.shape) * (w.quantization ? 2 : 4), 0);
-    if (bytes.byteLength !== described) {
-      throw new GabnError(
-        'checkpoint',
-        `${group.paths.join(' + ')} is ${bytes.byteLength} bytes, the manifest describes ${described} bytes`,
-        {
-          file: path.join(dir, group.paths[0]!),
-          expected: 'the file written with this checkpoint.json (truncated or replaced?)',
-        },
-      );
-    }
+    const bytes = readGroupBytes(dir, field, group);
+    for (const name of group.paths) fileSizes[name] = statSync(path.join(dir, name)).size;
     let offset = 0;
     for (const w of group.weights) {
       const size = sizeOf(w.shape);

@@ -10,12 +10,10 @@
  * a network trained with another normalisation converts inside `embed`, so gradients (the GAM) are
  * always taken with respect to the same input.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { GabnError } from '../base/errors.ts';
 import { tf } from '../engine/tf.ts';
 import type { AttributionModel } from './attribution-model.ts';
-import { loadCheckpoint, readCheckpoint } from './checkpoint.ts';
+import { checkWeightsFiles, loadCheckpoint, readCheckpoint, readCheckpointJson } from './checkpoint.ts';
 import { readFaceApiCheckpoint } from './importers/face-api-checkpoint.ts';
 import {
   FACE_API_MEAN_RGB,
@@ -62,28 +60,14 @@ export interface Embedder {
   dispose(): void;
 }
 
-async function family(dir: string): Promise<string> {
-  const file = path.join(dir, 'checkpoint.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new GabnError('missing-file', 'not a checkpoint: checkpoint.json cannot be read', {
-      file,
-      expected: 'a <name>.gabn directory written by GABN Studio',
-      cause: error,
-    });
-  }
-  try {
-    return String((JSON.parse(text) as { architecture?: { family?: unknown } }).architecture?.family);
-  } catch (error) {
-    throw new GabnError('malformed', `not valid JSON: ${(error as Error).message}`, { file });
-  }
-}
-
 export async function loadEmbedder(dir: string): Promise<Embedder> {
-  const kind = await family(dir);
-  if (kind === 'face-api-resnet') return loadFaceApiEmbedder(dir);
+  const json = readCheckpointJson(dir, { anyArchitecture: true });
+  const kind = json.architecture.family;
+  if (kind === 'face-api-resnet') {
+    // Its reader reads the files the manifest lists: check them first, as every checkpoint's are.
+    checkWeightsFiles(dir, json);
+    return loadFaceApiEmbedder(dir);
+  }
   if (kind === 'tfjs-graph') return loadTfjsGraphEmbedder(dir);
   const checkpoint = await loadCheckpoint(dir);
   return iresnetEmbedder({

@@ -9,6 +9,7 @@ import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GabnError } from '../base/errors.ts';
+import { type RunStatus, readRunStatus } from './run-folder.ts';
 
 export const LOCK_FILE = 'run.lock';
 
@@ -86,7 +87,8 @@ export function runLockHolder(dir: string): RunLockHolder | undefined {
   return holder !== undefined && isHolderAlive(holder) ? holder : undefined;
 }
 
-function describeHolder(holder: RunLockHolder): string {
+/** Who holds a run folder, in words: "process 123 (training, since …)". */
+export function describeHolder(holder: RunLockHolder): string {
   const where = holder.hostname === os.hostname() ? '' : ` on ${holder.hostname}`;
   return `process ${holder.pid}${where} (${holder.purpose}, since ${holder.acquiredAt})`;
 }
@@ -137,4 +139,31 @@ export function acquireRunLock(dir: string, purpose: string): RunLock {
     }
   }
   throw new GabnError('busy', 'another process took the run folder at the same moment', { file: dir });
+}
+
+/** What a run left running by a process that is gone reads as. */
+export function interrupted(status: RunStatus): RunStatus {
+  const { pid: _pid, ...rest } = status;
+  const resume = status.training?.checkpoint
+    ? `; it can resume from ${status.training.checkpoint}`
+    : status.kind === 'train'
+      ? '; it saved no checkpoint yet and can start again'
+      : '';
+  return {
+    ...rest,
+    state: 'interrupted',
+    finishedAt: new Date().toISOString(),
+    error: `interrupted: the process running it stopped before it finished (state was ${status.state})${resume}`,
+  };
+}
+
+/**
+ * The run's status as it stands now: one whose status.json says running while no live process
+ * holds its folder reads as interrupted (its process died without saying so); a queued one waits
+ * for a queue to start it. Read only: status.json is not rewritten.
+ */
+export function currentRunStatus(dir: string): RunStatus | undefined {
+  const status = readRunStatus(dir);
+  if (status === undefined || status.state !== 'running' || runLockHolder(dir) !== undefined) return status;
+  return interrupted(status);
 }

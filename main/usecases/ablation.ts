@@ -21,7 +21,7 @@ import type { TrainingConfig } from '../gabn/training-config.ts';
 import { buildAuditReport } from '../report/audit-report.ts';
 import type { AuditReport, Estimate } from '../report/report-model.ts';
 import { readRunStatus } from '../runs/run-folder.ts';
-import { reportProvenance } from './audit/run-audit.ts';
+import { MAX_RESAMPLES, reportProvenance } from './audit/run-audit.ts';
 import { checkpointSource } from './audit/sources.ts';
 import { REPORT_WRITERS } from './audit/writers.ts';
 import { type NewRun, resumeRun, startRun } from './training/training-run.ts';
@@ -172,9 +172,9 @@ export async function runAblation(
 
 function checkResamples(resamples: number | undefined): number {
   const count = resamples ?? DEFAULT_RESAMPLES;
-  if (!(Number.isInteger(count) && count >= 1 && count <= 1_000_000)) {
+  if (!(Number.isInteger(count) && count >= 1 && count <= MAX_RESAMPLES)) {
     throw new GabnError('usage', `--bootstrap ${count}`, {
-      expected: 'an integer in [1, 1000000] (the report has intervals)',
+      expected: `an integer in [1, ${MAX_RESAMPLES}] (the report has intervals)`,
     });
   }
   return count;

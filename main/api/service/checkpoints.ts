@@ -3,14 +3,15 @@
  * from its real path, described from its checkpoint.json, and loaded as an embedder on first use.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { GabnError } from '../../base/errors.ts';
 import { loadEngine } from '../../engine/index.ts';
 import { checkpointHash } from '../../eval/embeddings.ts';
 import { methodsFor } from '../../gabn/attribution.ts';
 import type { AttributionMethod } from '../../gabn/attribution-methods.ts';
-import { CHECKPOINT_JSON, parseCheckpointJson } from '../../models/checkpoint-schema.ts';
+import { readCheckpointJson } from '../../models/checkpoint.ts';
+import { CHECKPOINT_JSON } from '../../models/checkpoint-schema.ts';
 import { type Embedder, loadEmbedder } from '../../models/embedder.ts';
 import type { CheckpointDetail, CheckpointSummary } from '../contract.ts';
 
@@ -71,16 +72,13 @@ export function createCheckpointRegistry() {
     const id = idOf('c', real);
     const known = open.get(id);
     if (known) return known;
-    const file = path.join(real, CHECKPOINT_JSON);
-    if (!existsSync(file)) {
+    if (!existsSync(path.join(real, CHECKPOINT_JSON))) {
       throw new GabnError('missing-file', `not a checkpoint: no ${CHECKPOINT_JSON}`, {
         file: real,
         expected: 'a <name>.gabn directory',
       });
     }
-    const json = parseCheckpointJson(readFileSync(file, 'utf8'), file, {
-      anyArchitecture: true,
-    }) as unknown as Record<string, unknown>;
+    const json = readCheckpointJson(real, { anyArchitecture: true }) as unknown as Record<string, unknown>;
     const entry: OpenCheckpoint = { summary: summarise(id, real, json), json };
     open.set(id, entry);
     return entry;
@@ -125,10 +123,12 @@ export function createCheckpointRegistry() {
     },
     describe(id: string): CheckpointDetail {
       const c = get(id);
-      const files = readdirSync(c.summary.path)
-        .filter((name) => statSync(path.join(c.summary.path, name)).isFile())
+      // As they are on disk now, without following links (a dangling or hostile link is not listed).
+      const files = readdirSync(c.summary.path, { withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => entry.name)
         .sort()
-        .map((name) => ({ name, bytes: statSync(path.join(c.summary.path, name)).size }));
+        .map((name) => ({ name, bytes: lstatSync(path.join(c.summary.path, name)).size }));
       return {
         ...c.summary,
         formatVersion: c.json.formatVersion as number,

@@ -4,14 +4,16 @@
  * methods.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GabnError } from '../../base/errors.ts';
+import { readUntrustedFile } from '../../base/untrusted-files.ts';
 import type { Dataset, FaceImage } from '../../data/dataset.ts';
 import { alignedPixels } from '../../data/image.ts';
+import { MAX_IMAGE_BYTES } from '../../data/list-files.ts';
 import { loadDataset } from '../../data/load-dataset.ts';
 import { partnerIndex } from '../../data/partners.ts';
 import { encodePng } from '../../report/figures/attention-figures.ts';
+import { resolveContained } from '../containment.ts';
 import type {
   DatasetSummary,
   GroupSummary,
@@ -91,6 +93,10 @@ export function createDatasetRegistry() {
     return entry;
   }
 
+  /**
+   * Image `imageId` of the dataset, its path checked again now: it must still resolve, links
+   * followed, inside the dataset (a link put in its place after the dataset was opened is refused).
+   */
   function image(entry: OpenDataset, imageId: number): FaceImage {
     const found = entry.dataset.images[imageId];
     if (!found) {
@@ -98,7 +104,7 @@ export function createDatasetRegistry() {
         expected: `an image id in [0, ${entry.dataset.images.length - 1}]`,
       });
     }
-    return found;
+    return { ...found, path: resolveContained([entry.dataset.root], found.path) };
   }
 
   return {
@@ -128,7 +134,12 @@ export function createDatasetRegistry() {
     },
     async readImage(request: ImageRequest): Promise<ImageBytes> {
       const face = image(get(request.datasetId), request.imageId);
-      if (request.aligned === undefined) return imageBytes(mimeOf(face.path), await readFile(face.path));
+      if (request.aligned === undefined) {
+        return imageBytes(
+          mimeOf(face.path),
+          readUntrustedFile(face.path, { what: 'the image', maxBytes: MAX_IMAGE_BYTES }),
+        );
+      }
       const pixels = await alignedPixels(face, request.aligned);
       return imageBytes(
         'image/png',

@@ -66,27 +66,41 @@ function seedFor(base: number, ...parts: number[]): number {
   return h;
 }
 
+const MAX_IDS = 10_000;
+const MAX_TRAIN_IDS = 100_000;
+/** About a day of rendering at ~100 images a second. */
+const MAX_IMAGES = 10_000_000;
+
 export function checkOptions(o: SynthOptions): void {
   const problems: string[] = [];
   if (!Number.isInteger(o.seed) || o.seed < 0) problems.push(`seed ${o.seed} is not a non-negative integer`);
-  if (!Number.isInteger(o.ids) || o.ids < 20)
-    problems.push(`--ids ${o.ids}: at least 20 test identities per group are needed (two per fold)`);
+  if (!Number.isInteger(o.ids) || o.ids < 20 || o.ids > MAX_IDS)
+    problems.push(
+      `--ids ${o.ids}: at least 20 test identities per group are needed (two per fold), at most ${MAX_IDS}`,
+    );
   if (!Number.isInteger(o.images) || o.images < 2 || o.images > 9999)
     problems.push(`--images ${o.images}: between 2 and 9999 images per identity`);
-  if (!Number.isInteger(o.trainIds) || o.trainIds < 0)
-    problems.push(`--train-ids ${o.trainIds} is not a non-negative integer`);
+  if (!Number.isInteger(o.trainIds) || o.trainIds < 0 || o.trainIds > MAX_TRAIN_IDS)
+    problems.push(`--train-ids ${o.trainIds}: between 0 and ${MAX_TRAIN_IDS} training identities`);
   if (!Number.isInteger(o.trainImages) || o.trainImages < 1 || o.trainImages > 9999)
     problems.push(`--train-images ${o.trainImages}: between 1 and 9999`);
   const groups = synthDesign(o.design ?? 'default').groups;
   if (
     o.trainMix.length !== groups.length ||
-    o.trainMix.some((m) => !(m >= 0)) ||
+    o.trainMix.some((m) => !(Number.isFinite(m) && m >= 0)) ||
     o.trainMix.every((m) => m === 0)
   ) {
     problems.push(`--train-mix needs ${groups.length} non-negative shares, not all zero`);
   }
   if (!Number.isInteger(o.size) || o.size < 32 || o.size > 512)
     problems.push(`--size ${o.size}: between 32 and 512 pixels`);
+  // Each option in range can still multiply into a job of days: the total is bounded too.
+  const total = groups.length * o.ids * o.images + o.trainIds * o.trainImages;
+  if (problems.length === 0 && total > MAX_IMAGES) {
+    problems.push(
+      `${total.toLocaleString('en-US')} images in all (${groups.length} groups × --ids × --images + --train-ids × --train-images), more than the ${MAX_IMAGES.toLocaleString('en-US')} (about a day of rendering) allowed`,
+    );
+  }
   if (problems.length > 0)
     throw new GabnError('usage', `invalid synthetic dataset options: ${problems.join('; ')}`);
 }

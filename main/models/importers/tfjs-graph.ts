@@ -8,12 +8,13 @@
  * checkpoint.json, which records the input and output nodes, the input size, the embedding size and
  * the normalisation the graph expects (given on import: a graph does not say).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
 import { GabnError } from '../../base/errors.ts';
 import { sha256Hex } from '../../base/hashing.ts';
 import { writeDirectoryAtomically } from '../../base/staged-directory.ts';
+import { decodeUtf8Text, MAX_TEXT_BYTES, readUntrustedFile } from '../../base/untrusted-files.ts';
 import { softwareVersion } from '../../base/version.ts';
 import { tf } from '../../engine/tf.ts';
 import {
@@ -105,29 +106,26 @@ function entryBytes(w: tf.io.WeightsManifestEntry): number {
 export async function readGraphFiles(
   file: string,
 ): Promise<{ json: ModelJson; weights: Uint8Array; text: string }> {
-  const text = await readFile(file, 'utf8').catch((error: Error) => {
-    throw new GabnError('missing-file', `cannot read the graph model: ${error.message}`, {
-      file,
-      expected: EXPECTED,
-    });
-  });
+  // A graph model comes from elsewhere: read as untrusted (regular files of bounded size, its
+  // shards inside its folder and never more bytes than the manifest describes).
+  const text = decodeUtf8Text(
+    readUntrustedFile(file, { what: path.basename(file), maxBytes: MAX_TEXT_BYTES, expected: EXPECTED }),
+    file,
+    path.basename(file),
+  );
   const json = parseModelJson(text, file);
   const parts: Uint8Array[] = [];
   for (const group of json.weightsManifest) {
-    const chunks: Uint8Array[] = [];
-    for (const shard of group.paths) {
-      const shardFile = path.join(path.dirname(file), shard);
-      chunks.push(
-        await readFile(shardFile).catch((error: Error) => {
-          throw new GabnError('missing-file', `cannot read weight shard '${shard}': ${error.message}`, {
-            file: shardFile,
-            expected: `the shards listed in ${path.basename(file)}`,
-          });
-        }),
-      );
-    }
-    const bytes = Buffer.concat(chunks);
     const described = group.weights.reduce((n, w) => n + entryBytes(w), 0);
+    const chunks = group.paths.map((shard) =>
+      readUntrustedFile(path.join(path.dirname(file), shard), {
+        what: `weight shard '${shard}'`,
+        maxBytes: described,
+        inside: path.dirname(file),
+        expected: `the shards listed in ${path.basename(file)}`,
+      }),
+    );
+    const bytes = Buffer.concat(chunks);
     if (bytes.length !== described) {
       throw new GabnError(
         'malformed',

@@ -7,6 +7,7 @@
  */
 import { GabnError } from '../../base/errors.ts';
 import { softwareVersion } from '../../base/version.ts';
+import { formatProblem } from '../../data/dataset.ts';
 import { loadDataset } from '../../data/load-dataset.ts';
 import { type AuditProtocol, DEFAULT_PROTOCOL, prepareAudit } from '../../eval/audit-figures.ts';
 import {
@@ -22,6 +23,7 @@ import { buildAuditReport, comparisonReport } from '../../report/audit-report.ts
 import type { HtmlOptions } from '../../report/html.ts';
 import type { AuditReport, ComparisonReport, Provenance } from '../../report/report-model.ts';
 import { type AttentionFigures, averageAttentionFigures } from './average-attention.ts';
+import { longBootstrapEstimate } from './bootstrap-estimate.ts';
 import { type AuditSource, checkpointSource, scoresSource } from './sources.ts';
 import { hasVisualFormat, writerFor } from './writers.ts';
 
@@ -156,6 +158,8 @@ async function loadSources(request: AuditRequest, hooks: AuditHooks): Promise<Au
     return sources;
   }
   const dataset = loadDataset(request.data!);
+  // What the dataset holds that is not wrong enough to refuse it (a pair listed twice) is said.
+  for (const problem of dataset.problems) hooks.onLog?.(formatProblem(problem));
   const sources: AuditSource[] = [];
   for (const checkpoint of request.checkpoints!) {
     const phase = `embedding with ${checkpoint.split(/[\\/]/).pop()}`;
@@ -210,6 +214,11 @@ export async function runAudit(request: AuditRequest, hooks: AuditHooks = {}): P
     });
   if (hooks.onPreview)
     await hooks.onPreview({ reports: audits.map((_, k) => reportOf(k, null, null)), labels });
+  // Said before it starts: a bootstrap of hours is a choice a person makes knowingly. Each source's
+  // own intervals are one evaluation a resample, each paired comparison two.
+  const evaluations = (visual || every ? audits.length : 1) + 2 * (audits.length - 1);
+  const estimate = longBootstrapEstimate(audits[0]!, resamples, evaluations);
+  if (estimate !== undefined) hooks.onLog?.(estimate.message);
   const bootstraps: (BootstrapResult | null)[] = [];
   // The other sources' own intervals are needed only for the side-by-side table (or the app).
   for (const [k, audit] of audits.entries()) {

@@ -18,7 +18,7 @@ import {
   readRunStatus,
   truncateMetrics,
 } from '../../runs/run-folder.ts';
-import { acquireRunLock } from '../../runs/run-lock.ts';
+import { acquireRunLock, currentRunStatus, describeHolder, runLockHolder } from '../../runs/run-lock.ts';
 import { type InitialState, initialState } from './initial-state.ts';
 import { type TrainOutcome, trainLoop } from './loop.ts';
 import { disposeTrainState, type Position, restoreRunState, startPosition } from './resume-point.ts';
@@ -80,11 +80,7 @@ async function trainFrom(
 /** Starts a run in `request.out` (a new or empty folder) and trains it. */
 export async function startRun(request: NewRun, hooks: TrainHooks = {}): Promise<TrainOutcome> {
   const runDir = path.resolve(request.out);
-  if (existsSync(runDir) && readdirSync(runDir).length > 0) {
-    throw new GabnError('usage', `${runDir} is not empty`, {
-      expected: 'a new run folder (or --resume to continue the run in it)',
-    });
-  }
+  if (existsSync(runDir) && readdirSync(runDir).length > 0) refuseUsedFolder(runDir);
   const params: TrainingParams = {
     preset: request.preset,
     config: request.config,
@@ -112,6 +108,38 @@ function begin(runDir: string, saved: RunConfig, parts: InitialState, hooks: Tra
   recordStatus(run, 'running', { epoch: 1, step: 0, checkpoint: undefined }, 'starting');
   log(run, describeStart(run, params.from));
   return run;
+}
+
+/**
+ * Why a folder that is not empty cannot take a new run: a live process works in it, or it holds a
+ * training run (which --resume continues, even one killed before its first checkpoint), or
+ * something else.
+ */
+function refuseUsedFolder(runDir: string): never {
+  const holder = runLockHolder(runDir);
+  if (holder !== undefined) {
+    throw new GabnError('busy', `the run folder is in use by ${describeHolder(holder)}`, {
+      file: runDir,
+      expected: 'a new run folder, or that process to finish first',
+    });
+  }
+  let kind: string | undefined;
+  let status: ReturnType<typeof currentRunStatus>;
+  try {
+    kind = readRunConfig(runDir).kind;
+    status = currentRunStatus(runDir);
+  } catch {
+    kind = undefined;
+  }
+  if (kind === 'train' && status !== undefined && status.state !== 'succeeded') {
+    const first = status.training?.checkpoint === undefined ? ' before its first checkpoint' : '';
+    throw new GabnError('usage', `${runDir} holds a training run, ${status.state}${first}`, {
+      expected: `gabn train --resume ${runDir} to continue it (nothing of it is lost), or a new --out folder`,
+    });
+  }
+  throw new GabnError('usage', `${runDir} is not empty`, {
+    expected: 'a new run folder (or --resume to continue the run in it)',
+  });
 }
 
 function describeStart(run: TrainingSession, from: string | undefined): string {
@@ -145,10 +173,10 @@ export async function resumeRun(runDir: string, hooks: TrainHooks = {}): Promise
       });
     }
     // What writes cut short by the crash left behind.
-    removeLeftoverTemps(dir, readdirSync(dir));
+    removeLeftoverTemps(dir);
     const checkpoints = path.join(dir, 'checkpoints');
     mkdirSync(checkpoints, { recursive: true });
-    removeLeftoverTemps(checkpoints, readdirSync(checkpoints));
+    removeLeftoverTemps(checkpoints);
     const checkpoint = status?.training?.checkpoint;
     if (status?.training === undefined) {
       // Prepared by a queue (the app's train job) and never started: its first start.

@@ -32,6 +32,7 @@ export const SETTING_LABELS: Readonly<Record<string, string>> = {
   'erase.count': 'Masks N_mask',
   'erase.maxHeight': 'Mask height h_mask',
   'erase.maxWidth': 'Mask width w_mask',
+  'erase.centres': 'Mask centres (GAM raw or smoothed)',
   'confidence.threshold': 'T_conf',
   'confidence.lambda': 'λ_conf',
   'adversarial.lambda': 'λ_adv',

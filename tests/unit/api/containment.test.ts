@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OutsideError, resolveContained } from '../../../main/api/containment.ts';
 import { GabnError } from '../../../main/base/errors.ts';
+import { isInside } from '../../../main/base/paths.ts';
 
 function setUp() {
   const base = mkdtempSync(path.join(os.tmpdir(), 'gabn-contain-'));
@@ -60,5 +61,19 @@ describe('path containment', () => {
     expect(error).toBeInstanceOf(GabnError);
     expect(error).not.toBeInstanceOf(OutsideError);
     expect((error as GabnError).kind).toBe('missing-file');
+  });
+
+  it('serves a real file whose name starts with two dots: only a .. segment leaves a root', () => {
+    const { root } = setUp();
+    writeFileSync(path.join(root, '..foo.txt'), 'inside');
+    mkdirSync(path.join(root, '..dots'));
+    writeFileSync(path.join(root, '..dots', 'x.jpg'), 'inside');
+    expect(resolveContained([root], path.join(root, '..foo.txt'))).toBe(path.join(root, '..foo.txt'));
+    expect(resolveContained([root], '..dots/x.jpg', root)).toBe(path.join(root, '..dots', 'x.jpg'));
+    expect(() => resolveContained([root], '../dataset/../secret.txt', root)).toThrow(OutsideError);
+    expect(isInside('/a/b', '/a/b/..c')).toBe(true);
+    expect(isInside('/a/b', '/a/b/../c')).toBe(false);
+    expect(isInside('/a/b', '/a/bc')).toBe(false);
+    expect(isInside('/a/b', '/a/b')).toBe(true);
   });
 });

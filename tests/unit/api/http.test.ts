@@ -104,10 +104,12 @@ describe('browser host: token and loopback', () => {
     expect(first.status).toBe(303);
     expect(first.headers.location).toBe('/');
     const cookie = String(first.headers['set-cookie']);
-    expect(cookie).toContain(`gabn_token=${host.token}`);
+    expect(cookie).toContain(`gabn_token_${host.port}=${host.token}`);
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Strict');
-    const page = await send('/', { headers: { Cookie: `gabn_token=${host.token}` } });
+    const page = await send('/', {
+      headers: { Cookie: `gabn_token_${host.port}=${host.token}`, 'Sec-Fetch-Site': 'same-origin' },
+    });
     expect(page.status).toBe(200);
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     expect(page.body.toString()).toContain('GABN Studio');

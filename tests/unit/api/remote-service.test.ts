@@ -7,14 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvents, DatasetSummary } from '../../../main/api/contract.ts';
-import { createRemoteService } from '../../../main/api/remote-service.ts';
-import { createService, type GabnService, type HostedService } from '../../../main/api/service.ts';
+import { createRemoteService, type RemoteService } from '../../../main/api/remote-service.ts';
+import { createService, type GabnService } from '../../../main/api/service.ts';
 import { GabnError } from '../../../main/base/errors.ts';
 import { makeTinyWorkspace, type TinyWorkspace } from './tiny-workspace.ts';
 
 let tiny: TinyWorkspace;
 let local: GabnService;
-let remote: HostedService;
+let remote: RemoteService;
 let dataset: DatasetSummary;
 
 beforeAll(async () => {
@@ -57,6 +57,24 @@ describe('the service in its own process', () => {
       .catch((e) => e);
     expect((error as GabnError).kind).toBe((expected as GabnError).kind);
     expect((error as GabnError).message).toBe((expected as GabnError).message);
+  });
+
+  it('keeps nothing of a call that cannot be sent: it fails at once, and the next call works', async () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    for (const argument of [10n, circular, deep]) {
+      const error = await remote.call('openDataset', argument).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(GabnError);
+      expect((error as GabnError).kind).toBe('usage');
+      expect((error as GabnError).message).toMatch(
+        /^openDataset: the call cannot be sent to the service process/,
+      );
+      expect(remote.pendingCalls()).toBe(0);
+    }
+    expect((await remote.call('listDatasets', undefined))[0]!.id).toBe(dataset.id);
+    expect(remote.pendingCalls()).toBe(0);
   });
 
   it('forwards job events', async () => {

@@ -145,8 +145,8 @@ describe('the training form’s API', () => {
     expect(options.fields.find((f) => f.key === 'model.depth')).toEqual({
       key: 'model.depth',
       kind: 'choice',
-      expected: 'one of 18, 34, 50, 100',
-      choices: [18, 34, 50, 100],
+      expected: 'one of 18, 34, 50, 100, 200',
+      choices: [18, 34, 50, 100, 200],
     });
     expect(options.table4).toEqual(['baseline', 'random-erase', 'confidence', 'gam-ct', 'gam-sfre', 'gabn']);
     expect(options.suggested).toEqual({ data, val, from: baseline });

@@ -13,7 +13,7 @@ describe('gabn data check', () => {
     const run = gabn('data', 'check', 'tests/fixtures/rfw-mini');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/rfw dataset, 2 groups/);
-    expect(run.stdout).toMatch(/Alpha: 3 identities, 9 images \(9 with landmarks\), 20 pairs in 10 folds/);
+    expect(run.stdout).toMatch(/Alpha: 3 identities, 10 images \(10 with landmarks\), 20 pairs in 10 folds/);
     expect(run.stdout).toMatch(/m\.0shared: Alpha, Beta/);
     expect(run.stdout).toMatch(/no problems/);
   });

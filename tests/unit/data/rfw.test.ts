@@ -45,7 +45,7 @@ describe('RFW test set', () => {
     const d = loadRfw(FIXTURE);
     expect(d.format).toBe('rfw');
     expect(d.groups).toEqual(['Alpha', 'Beta']);
-    expect(d.images).toHaveLength(18);
+    expect(d.images).toHaveLength(20);
     expect(d.images.every((i) => i.landmarks?.length === 10)).toBe(true);
     expect(d.pairs).toHaveLength(40);
     const alpha = d.pairs.filter((p) => p.group === 'Alpha');
@@ -59,7 +59,7 @@ describe('RFW test set', () => {
   });
 
   it('accepts the test folder itself and is found by loadDataset', () => {
-    expect(loadRfw(path.join(FIXTURE, 'test')).images).toHaveLength(18);
+    expect(loadRfw(path.join(FIXTURE, 'test')).images).toHaveLength(20);
     expect(loadDataset(FIXTURE).format).toBe('rfw');
   });
 
@@ -104,7 +104,7 @@ describe('RFW test set', () => {
 
   it('pairs that cannot form 10 folds, and a negative line in a positive half, are reported', () => {
     const root = brokenCopy();
-    replaceLine(pairsFile(root), 1, 'm.0a11\t1\tm.0a22\t2');
+    replaceLine(pairsFile(root), 1, 'm.0a11\t3\tm.0a22\t1');
     const d = loadRfw(root, { collect: true });
     expect(d.problems).toHaveLength(1);
     expect(d.problems[0]).toMatchObject({
@@ -144,7 +144,7 @@ describe('RFW test set', () => {
     expect(error!.message).toMatch(/cannot decode the image/);
     const [warning] = check.problems.filter((p) => p.severity === 'warning');
     expect(warning!.message).toBe('the file holds a PNG image but is named .jpg');
-    expect(check.groups.map((g) => g.images)).toEqual([9, 9]);
+    expect(check.groups.map((g) => g.images)).toEqual([10, 10]);
   });
 
   it('a folder that is not RFW says what was expected', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GabnError } from '../../../main/base/errors.ts';
-import { parseScoresCsv, readScoresCsv, splitCsvLine } from '../../../main/eval/scores-csv.ts';
+import { parseScoresCsv, readScoresCsv } from '../../../main/eval/scores-csv.ts';
 
 const tempDirs: string[] = [];
 function tempDir(): string {
@@ -61,10 +61,12 @@ describe('scores CSV', () => {
     expect(parsed.explicitFolds).toBe(true);
   });
 
-  it('splits quoted CSV fields', () => {
-    expect(splitCsvLine('a,"b,c",d')).toEqual(['a', 'b,c', 'd']);
-    expect(splitCsvLine('a,')).toEqual(['a', '']);
-    expect(splitCsvLine('"a')).toBeUndefined();
+  it('splits quoted CSV fields, a trailing empty field included', () => {
+    const rows = Array.from({ length: 10 }, (_, i) => `"a,b",${i % 2},"0.${i}"`);
+    const parsed = parseScoresCsv(['group,same,score', ...rows].join('\n'), 'f.csv');
+    expect(parsed.groups[0]!.name).toBe('a,b');
+    expect(parsed.groups[0]!.distances[3]).toBeCloseTo(2 - 2 * 0.3, 12);
+    expect(failure('group,same,score,fold\na,1,0.5,').expected).toMatch(/non-negative integer fold/);
   });
 
   it('names the file, line and expected form of every malformed line', () => {
@@ -80,7 +82,8 @@ describe('scores CSV', () => {
       [`${head}\na,1,`, 2, /finite number/],
       [`${head}\na,1,1.5`, 2, /cosine similarity in \[-1, 1\]/],
       [`${head}\n,1,0.5`, 2, /group name/],
-      [`${head}\na,1,"0.5`, 2, /one value per column/],
+      [`${head}\na,1,"0.5`, 2, /quoted as/],
+      [`${head}\na,1,0.5\na,0,0"1`, 3, /quoted as/],
       [`group,same,score,fold\na,1,0.5,x`, 2, /non-negative integer fold/],
       [`group,same,score,fold\na,1,0.5,-1`, 2, /non-negative integer fold/],
       [`${head}\n`, undefined, /one line per pair/],
