@@ -10,6 +10,7 @@ import { readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GabnError } from './errors.ts';
+import { isProcessAlive } from './processes.ts';
 
 /** `.name.<pid>.<random>.tmp` beside the target. */
 function tempNameFor(file: string): string {
@@ -72,15 +73,6 @@ function writerOf(name: string): number | undefined {
   return m === null ? undefined : Number(m[1] ?? m[2]);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes what interrupted atomic writes left in `dir` (not recursive): temporaries whose writing
  * process is gone (one still alive, this one included, may be writing it now, so it is left alone). Returns the names
@@ -96,7 +88,7 @@ export function removeLeftoverTemps(dir: string, names?: readonly string[]): str
   const removed = listed.filter((name) => {
     if (!isLeftoverTemp(name)) return false;
     const writer = writerOf(name);
-    return writer === undefined || !isAlive(writer);
+    return writer === undefined || !isProcessAlive(writer);
   });
   for (const name of removed) rmSync(path.join(dir, name), { recursive: true, force: true });
   return removed;

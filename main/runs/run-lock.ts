@@ -9,6 +9,7 @@ import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GabnError } from '../base/errors.ts';
+import { isProcessAlive } from '../base/processes.ts';
 import { type RunStatus, readRunStatus } from './run-folder.ts';
 
 export const LOCK_FILE = 'run.lock';
@@ -53,12 +54,7 @@ function linuxStartTime(pid: number): number | undefined {
 /** Whether the process that wrote `holder` still runs. A holder on another machine counts as alive. */
 export function isHolderAlive(holder: RunLockHolder): boolean {
   if (holder.hostname !== os.hostname()) return true;
-  try {
-    process.kill(holder.pid, 0);
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
+  if (!isProcessAlive(holder.pid)) return false;
   const started = linuxStartTime(holder.pid);
   // Another process under a recycled pid started later than the holder did.
   return started === undefined || Math.abs(started - holder.processStartedAt) < 2000;

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,14 +43,20 @@ describe('atomic files', () => {
     expect(isLeftoverTemp('.hidden')).toBe(false);
     expect(isLeftoverTemp('epoch-2.gabn.partial-77-deadbeef')).toBe(false);
     const d = dir();
-    writeFileSync(path.join(d, '.a.json.1.00000000.tmp'), '{');
-    mkdirSync(path.join(d, '.b.gabn.partial-9-abcdef01'));
+    // A writer that is gone: a process that has exited (pid 1 is always alive, so it cannot serve).
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(path.join(d, `.a.json.${gone}.00000000.tmp`), '{');
+    mkdirSync(path.join(d, `.b.gabn.partial-${gone}-abcdef01`));
+    writeFileSync(path.join(d, '.c.json.0.00000000.tmp'), '{');
+    // A writer that lives (this process) may be writing its temporary now: it stays.
+    writeFileSync(path.join(d, `.live.json.${process.pid}.00000000.tmp`), '{');
     writeFileSync(path.join(d, 'keep.json'), '{}');
     expect(removeLeftoverTemps(d, readdirSync(d)).sort()).toEqual([
-      '.a.json.1.00000000.tmp',
-      '.b.gabn.partial-9-abcdef01',
+      `.a.json.${gone}.00000000.tmp`,
+      `.b.gabn.partial-${gone}-abcdef01`,
+      '.c.json.0.00000000.tmp',
     ]);
-    expect(readdirSync(d)).toEqual(['keep.json']);
+    expect(readdirSync(d).sort()).toEqual([`.live.json.${process.pid}.00000000.tmp`, 'keep.json']);
   });
 });
 
