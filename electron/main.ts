@@ -140,6 +140,15 @@ async function start(): Promise<void> {
     });
     return result.canceled ? undefined : result.filePaths[0];
   });
+  handleValidated(ipcMain, 'gabn:pick-model-file', async (title) => {
+    const result = await dialog.showOpenDialog(window, {
+      title: String(title),
+      properties: ['openFile'],
+      // What gabn import reads (usecases/import/import-model.ts): ONNX, PyTorch state dicts, tfjs graphs.
+      filters: [{ name: 'Model files', extensions: ['onnx', 'pth', 'pt', 'safetensors', 'json'] }],
+    });
+    return result.canceled ? undefined : result.filePaths[0];
+  });
   handleValidated(ipcMain, 'gabn:save-report', (request) => saveReport(window, service, request));
   const offs = API_EVENTS.map((event) =>
     service.on(event, (payload) => {

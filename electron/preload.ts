@@ -35,6 +35,9 @@ contextBridge.exposeInMainWorld('gabn', {
   pickCsvFile(title: string): Promise<string | undefined> {
     return ipcRenderer.invoke('gabn:pick-csv-file', String(title).slice(0, 200));
   },
+  pickModelFile(title: string): Promise<string | undefined> {
+    return ipcRenderer.invoke('gabn:pick-model-file', String(title).slice(0, 200));
+  },
   saveReport(request: unknown): Promise<string | undefined> {
     return ipcRenderer.invoke('gabn:save-report', request);
   },

@@ -20,6 +20,8 @@ export interface ApiClient {
   readonly pickFolder?: (title: string) => Promise<string | undefined>;
   /** Asks the user for a CSV file (a manifest or pairs CSV); undefined where the host has no dialog. */
   readonly pickCsvFile?: (title: string) => Promise<string | undefined>;
+  /** Asks the user for a model file to import (.onnx, .pth, .pt, .safetensors, model.json). */
+  readonly pickModelFile?: (title: string) => Promise<string | undefined>;
   /**
    * Saves a report where the user chooses (the desktop host's save dialog; PDF by its printToPDF);
    * resolves with the path, or undefined when cancelled. Absent in the browser: exports download.

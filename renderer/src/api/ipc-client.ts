@@ -18,6 +18,7 @@ import { ApiCallError, type ApiClient } from './client.ts';
 export interface PreloadBridge extends GabnBridge {
   pickFolder(title: string): Promise<string | undefined>;
   pickCsvFile(title: string): Promise<string | undefined>;
+  pickModelFile(title: string): Promise<string | undefined>;
   saveReport(request: ReportExportRequest): Promise<string | undefined>;
 }
 
@@ -51,6 +52,7 @@ export function createIpcClient(bridge: PreloadBridge): ApiClient {
     on,
     pickFolder: (title) => bridge.pickFolder(title),
     pickCsvFile: (title) => bridge.pickCsvFile(title),
+    pickModelFile: (title) => bridge.pickModelFile(title),
     async saveReport(request) {
       try {
         return await bridge.saveReport(request);

@@ -65,7 +65,14 @@ describe('the bundles', () => {
     };
     vm.runInNewContext(readFileSync(path.join(outdir, 'preload.cjs'), 'utf8'), sandbox);
     expect([...new Set(required)]).toEqual(['electron']);
-    expect(Object.keys(exposed).sort()).toEqual(['call', 'on', 'pickCsvFile', 'pickFolder', 'saveReport']);
+    expect(Object.keys(exposed).sort()).toEqual([
+      'call',
+      'on',
+      'pickCsvFile',
+      'pickFolder',
+      'pickModelFile',
+      'saveReport',
+    ]);
     for (const method of API_METHODS) await exposed.call!(method, null);
     expect(invoked).toEqual(API_METHODS.map((m) => `gabn:${m}`));
     await expect(exposed.call!('deleteEverything', null)).rejects.toThrow(/unknown API method/);
