@@ -20,8 +20,14 @@ export function progressLine(stream: NodeJS.WritableStream, label: string): Prog
     update(done, total) {
       const now = Date.now();
       const elapsed = (now - start) / 1000;
-      const rate = done / Math.max(elapsed, 1e-9);
-      const text = `${label}: ${done}/${total} (${total > 0 ? Math.floor((100 * done) / total) : 100}%), ${rate.toFixed(1)}/s, ETA ${formatDuration((total - done) / rate)}`;
+      const count = `${label}: ${done}/${total} (${total > 0 ? Math.floor((100 * done) / total) : 100}%)`;
+      // A rate needs time to measure: within the first second (the line is made when the first
+      // update arrives) it would be the count over a few microseconds.
+      const rate = done / elapsed;
+      const text =
+        elapsed >= 1 && done > 0
+          ? `${count}, ${rate.toFixed(1)}/s, ETA ${formatDuration((total - done) / rate)}`
+          : count;
       if (tty) {
         if (now - lastDraw < 100 && done < total) return;
         lastDraw = now;
