@@ -1,12 +1,4 @@
-/**
- * Writes a checkpoint directory `<name>.gabn/` atomically: checkpoint.json and the tensors of the
- * face network, and optionally of the head, the discriminator and the optimizer, in the tfjs
- * weights-manifest format, float32 or float16.
- */
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { GabnError } from '../base/errors.ts';
-import { writeDirectoryAtomically } from '../base/staged-directory.ts';
 import { softwareVersion } from '../base/version.ts';
 import {
   type Checkpoint,
@@ -16,6 +8,7 @@ import {
   type SaveOptions,
   WEIGHTS_FILE,
 } from './checkpoint-files.ts';
+import { checkCheckpointTarget, writeCheckpointFolder } from './checkpoint-folder.ts';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_FORMAT_VERSION,
@@ -100,13 +93,7 @@ export async function saveCheckpoint(
   checkpoint: Checkpoint,
   options: SaveOptions = {},
 ): Promise<CheckpointJson> {
-  if (path.extname(dir) !== '.gabn') {
-    throw new GabnError('usage', `a checkpoint directory must be named <name>.gabn, got '${dir}'`, {
-      expected: 'a path ending in .gabn',
-    });
-  }
-  // Resolving drops a trailing separator, so `runs/a.gabn/` names the same directory as `runs/a.gabn`.
-  const target = path.resolve(dir);
+  await checkCheckpointTarget(dir, { replace: true });
   const storage = options.storage ?? 'float32';
   const { model, groups, classCount } = checkpoint;
   const spec = model.spec;
@@ -188,17 +175,8 @@ export async function saveCheckpoint(
     json.optimizer = { state: checkpoint.optimizer.state, weights: encoded.manifest };
   }
   files.set(CHECKPOINT_JSON, new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`));
-  await writeDirectoryAtomically(target, files, async () => {
-    const existing = await stat(target).catch(() => undefined);
-    if (existing === undefined) return;
-    const isCheckpoint =
-      existing.isDirectory() && (await stat(path.join(target, CHECKPOINT_JSON)).catch(() => undefined));
-    if (!isCheckpoint) {
-      throw new GabnError('usage', `'${dir}' exists and is not a GABN checkpoint: refusing to replace it`, {
-        expected: 'a new path, or an existing <name>.gabn checkpoint directory',
-      });
-    }
-  });
+  // A checkpoint is replaced (a run's epoch written again after a resume); anything else is refused.
+  await writeCheckpointFolder(dir, files, { replace: true });
   return json;
 }
 

@@ -8,12 +8,12 @@
  * file writes with the same atomic directory writer and reads back with the same checks (every name,
  * shape, byte count and value).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GabnError } from '../../base/errors.ts';
-import { writeDirectoryAtomically } from '../../base/staged-directory.ts';
 import { softwareVersion } from '../../base/version.ts';
 import { WEIGHTS_FILE } from '../checkpoint.ts';
+import { checkCheckpointTarget, writeCheckpointFolder } from '../checkpoint-folder.ts';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_FORMAT_VERSION,
@@ -76,17 +76,9 @@ export async function writeFaceApiCheckpoint(
   imported: FaceApiImport,
   options: { force?: boolean; createdAt?: string } = {},
 ): Promise<WrittenCheckpoint> {
-  if (path.extname(dir) !== '.gabn') {
-    throw new GabnError('usage', `a checkpoint directory must be named <name>.gabn, got '${dir}'`, {
-      expected: 'a path ending in .gabn, e.g. models/face-api.gabn',
-    });
-  }
-  // Refuse early, before 22 MB are written; checked again just before the swap.
-  if (!options.force && (await stat(dir).catch(() => undefined)) !== undefined) {
-    throw new GabnError('usage', `'${dir}' already exists`, {
-      expected: 'a new path, or --force to replace it',
-    });
-  }
+  const replace = { replace: options.force === true };
+  // Refused before 22 MB are encoded; checked again just before the swap.
+  await checkCheckpointTarget(dir, replace);
   const { bytes, manifest } = encodeWeights(imported.weights);
   const json: FaceApiCheckpointJson = {
     format: CHECKPOINT_FORMAT,
@@ -111,22 +103,7 @@ export async function writeFaceApiCheckpoint(
     [WEIGHTS_FILE, bytes],
     [CHECKPOINT_JSON, jsonBytes],
   ]);
-  await writeDirectoryAtomically(dir, files, async () => {
-    const existing = await stat(dir).catch(() => undefined);
-    if (existing === undefined) return;
-    if (!options.force) {
-      throw new GabnError('usage', `'${dir}' already exists`, {
-        expected: 'a new path, or --force to replace it',
-      });
-    }
-    const isCheckpoint =
-      existing.isDirectory() && (await stat(path.join(dir, CHECKPOINT_JSON)).catch(() => undefined));
-    if (!isCheckpoint) {
-      throw new GabnError('usage', `'${dir}' exists and is not a GABN checkpoint: refusing to replace it`, {
-        expected: 'a new path, or an existing <name>.gabn checkpoint directory',
-      });
-    }
-  });
+  await writeCheckpointFolder(dir, files, replace);
   return {
     dir,
     json,

@@ -8,11 +8,12 @@
  * project's (p − 127.5) / 128 as every checkpoint does; provenance records what the source expected,
  * where that came from, and what was folded.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GabnError } from '../../base/errors.ts';
 import { sha256Hex } from '../../base/hashing.ts';
 import { saveCheckpoint } from '../checkpoint.ts';
+import { checkCheckpointTarget } from '../checkpoint-folder.ts';
 import type { JsonObject } from '../checkpoint-schema.ts';
 import { iresnetLayout } from '../iresnet.ts';
 import { type IResNetSpec, specName } from '../iresnet-spec.ts';
@@ -187,22 +188,14 @@ export async function importIResNet(
   };
 }
 
-/** Refuses an existing target unless `force` (and saveCheckpoint then replaces only a checkpoint). */
-export async function refuseExisting(out: string, force: boolean): Promise<void> {
-  if (!force && (await stat(out).catch(() => undefined)) !== undefined) {
-    throw new GabnError('usage', `'${out}' already exists`, {
-      expected: 'a new path, or --force to replace it',
-    });
-  }
-}
-
 /** Writes the import as an iResNet checkpoint; the engine must be loaded (the save goes through tensors). */
 export async function writeImportedIResNet(
   out: string,
   imported: ImportedIResNet,
   options: { force?: boolean; importer: string },
 ): Promise<void> {
-  await refuseExisting(out, options.force === true);
+  // saveCheckpoint then replaces only a checkpoint.
+  await checkCheckpointTarget(out, { replace: options.force === true });
   const params = paramsFromValues(iresnetLayout(imported.spec), imported.values);
   try {
     await saveCheckpoint(out, {

@@ -1,22 +1,11 @@
-/**
- * A TensorFlow.js graph model (`model.json` + weight shards, the format tfjs-converter writes) used as
- * an embedder: images in, an embedding out, executed by @tensorflow/tfjs-converter. GABN Studio does
- * not re-express such a network, so it has no identity head, no cut at its last convolution stage and
- * is not trainable: its attention maps are pair GAMs, first-order gradients through the graph.
- *
- * The checkpoint keeps the graph as it came (`model.json`, its shards joined into `graph.bin`) beside
- * checkpoint.json, which records the input and output nodes, the input size, the embedding size and
- * the normalisation the graph expects (given on import: a graph does not say).
- */
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
 import { GabnError } from '../../base/errors.ts';
 import { sha256Hex } from '../../base/hashing.ts';
-import { writeDirectoryAtomically } from '../../base/staged-directory.ts';
 import { decodeUtf8Text, MAX_TEXT_BYTES, readUntrustedFile } from '../../base/untrusted-files.ts';
 import { softwareVersion } from '../../base/version.ts';
 import { tf } from '../../engine/tf.ts';
+import { checkCheckpointTarget, writeCheckpointFolder } from '../checkpoint-folder.ts';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_FORMAT_VERSION,
@@ -316,16 +305,8 @@ export async function writeTfjsGraphCheckpoint(
   imported: TfjsGraphImport,
   options: { force?: boolean; importer: string },
 ): Promise<void> {
-  if (path.extname(out) !== '.gabn') {
-    throw new GabnError('usage', `a checkpoint directory must be named <name>.gabn, got '${out}'`, {
-      expected: 'a path ending in .gabn',
-    });
-  }
-  if (!options.force && (await stat(out).catch(() => undefined)) !== undefined) {
-    throw new GabnError('usage', `'${out}' already exists`, {
-      expected: 'a new path, or --force to replace it',
-    });
-  }
+  const replace = { replace: options.force === true };
+  await checkCheckpointTarget(out, replace);
   const json = {
     format: CHECKPOINT_FORMAT,
     formatVersion: CHECKPOINT_FORMAT_VERSION,
@@ -350,15 +331,5 @@ export async function writeTfjsGraphCheckpoint(
     [GRAPH_JSON, imported.modelJson],
     [GRAPH_WEIGHTS, imported.weights],
   ]);
-  await writeDirectoryAtomically(out, files, async () => {
-    const existing = await stat(out).catch(() => undefined);
-    if (
-      existing !== undefined &&
-      !(existing.isDirectory() && (await stat(path.join(out, CHECKPOINT_JSON)).catch(() => undefined)))
-    ) {
-      throw new GabnError('usage', `'${out}' exists and is not a GABN checkpoint: refusing to replace it`, {
-        expected: 'a new path, or an existing <name>.gabn checkpoint directory',
-      });
-    }
-  });
+  await writeCheckpointFolder(out, files, replace);
 }
