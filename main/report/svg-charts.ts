@@ -3,18 +3,14 @@
  * in any browser and printable. Colours are the Okabe-Ito palette, distinguishable with colour
  * vision deficiencies; every chart has axis labels and a legend in text.
  */
+import { groupColours } from './figures/colormap.ts';
 import { escapeHtml } from './html-escape.ts';
 
-export const GROUP_COLOURS = [
-  '#0072B2',
-  '#E69F00',
-  '#009E73',
-  '#CC79A7',
-  '#56B4E9',
-  '#D55E00',
-  '#000000',
-  '#F0E442',
-];
+/** The colour of the i-th group (the palette repeats past its end). */
+function groupColour(i: number): string {
+  const colours = groupColours();
+  return colours[i % colours.length]!;
+}
 
 const W = 520;
 const H = 300;
@@ -108,7 +104,7 @@ export function barChart(title: string, bars: readonly BarWithInterval[], yLabel
   const parts = bars.map((b, i) => {
     if (b.value === null) return '';
     const cx = a.x(i + 0.5);
-    const bar = `<rect x="${cx - slot * 0.3}" y="${a.y(b.value)}" width="${slot * 0.6}" height="${a.y(yDomain[0]) - a.y(b.value)}" fill="${GROUP_COLOURS[i % GROUP_COLOURS.length]}" opacity="0.85"/>`;
+    const bar = `<rect x="${cx - slot * 0.3}" y="${a.y(b.value)}" width="${slot * 0.6}" height="${a.y(yDomain[0]) - a.y(b.value)}" fill="${groupColour(i)}" opacity="0.85"/>`;
     const whisker =
       b.low !== null && b.high !== null
         ? `<line x1="${cx}" x2="${cx}" y1="${a.y(b.low)}" y2="${a.y(b.high)}" stroke="#222" stroke-width="1.5"/><line x1="${cx - 6}" x2="${cx + 6}" y1="${a.y(b.low)}" y2="${a.y(b.low)}" stroke="#222"/><line x1="${cx - 6}" x2="${cx + 6}" y1="${a.y(b.high)}" y2="${a.y(b.high)}" stroke="#222"/>`
@@ -151,7 +147,7 @@ export function lineChart(
     const points = s.points.filter(inside).map(([x, y]) => `${a.x(x).toFixed(1)},${a.y(y).toFixed(1)}`);
     return points.length < 2
       ? ''
-      : `<polyline points="${points.join(' ')}" fill="none" stroke="${GROUP_COLOURS[i % GROUP_COLOURS.length]}" stroke-width="2"/>`;
+      : `<polyline points="${points.join(' ')}" fill="none" stroke="${groupColour(i)}" stroke-width="2"/>`;
   });
   const corner = options.legendAt ?? 'top-left';
   const legendX = corner === 'bottom-right' ? W - M.right - 130 : M.left + 10;
@@ -159,7 +155,7 @@ export function lineChart(
   const legend = series
     .map(
       (s, i) =>
-        `<g transform="translate(${legendX} ${legendY + i * 15})"><rect width="14" height="3" y="-4" fill="${GROUP_COLOURS[i % GROUP_COLOURS.length]}"/><text x="20" font-size="11">${escapeHtml(s.name)}</text></g>`,
+        `<g transform="translate(${legendX} ${legendY + i * 15})"><rect width="14" height="3" y="-4" fill="${groupColour(i)}"/><text x="20" font-size="11">${escapeHtml(s.name)}</text></g>`,
     )
     .join('');
   return frame(title, a.svg + lines.join('') + legend);

@@ -9,14 +9,27 @@ export const COLORMAP_NAMES = ['viridis', 'inferno', 'magma', 'turbo', 'gray'] a
 export type ColormapName = (typeof COLORMAP_NAMES)[number];
 
 interface ColormapFile {
+  readonly groupColours: string[];
   readonly maps: Record<string, number[][]>;
 }
 
+const COLOURS_FILE = new URL('../../../resources/colormaps.json', import.meta.url);
 let tables: Map<ColormapName, Uint8Array> | undefined;
+let groups: readonly string[] | undefined;
+
+function readColours(): ColormapFile {
+  return JSON.parse(readFileSync(COLOURS_FILE, 'utf8')) as ColormapFile;
+}
+
+/** One colour a group in every chart, the report's and the app's alike (resources/colormaps.json). */
+export function groupColours(): readonly string[] {
+  groups ??= readColours().groupColours;
+  return groups;
+}
 
 function load(): Map<ColormapName, Uint8Array> {
-  const file = new URL('../../../resources/colormaps.json', import.meta.url);
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as ColormapFile;
+  const file = COLOURS_FILE;
+  const parsed = readColours();
   const result = new Map<ColormapName, Uint8Array>();
   for (const name of COLORMAP_NAMES) {
     const rows = parsed.maps[name];

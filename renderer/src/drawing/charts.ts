@@ -17,6 +17,7 @@ import {
   Title,
   Tooltip,
 } from 'chart.js';
+import colormaps from '../../../resources/colormaps.json';
 
 Chart.register(
   BarController,
@@ -33,16 +34,8 @@ Chart.register(
   Tooltip,
 );
 
-export const GROUP_COLOURS = [
-  '#0072B2',
-  '#E69F00',
-  '#009E73',
-  '#CC79A7',
-  '#56B4E9',
-  '#D55E00',
-  '#000000',
-  '#F0E442',
-];
+/** The report's palette (resources/colormaps.json), so a group has one colour everywhere. */
+export const GROUP_COLOURS: readonly string[] = colormaps.groupColours;
 
 export function groupColour(k: number): string {
   return GROUP_COLOURS[k % GROUP_COLOURS.length]!;
