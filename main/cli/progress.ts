@@ -16,16 +16,19 @@ export function progressLine(stream: NodeJS.WritableStream, label: string): Prog
   let lastDraw = 0;
   let lastDecile = -1;
   let drawn = false;
+  // Work done before the line was made (a resumed run's earlier steps) is not part of the rate.
+  let first: number | undefined;
   return {
     update(done, total) {
       const now = Date.now();
       const elapsed = (now - start) / 1000;
+      first ??= done;
       const count = `${label}: ${done}/${total} (${total > 0 ? Math.floor((100 * done) / total) : 100}%)`;
       // A rate needs time to measure: within the first second (the line is made when the first
       // update arrives) it would be the count over a few microseconds.
-      const rate = done / elapsed;
+      const rate = (done - first) / elapsed;
       const text =
-        elapsed >= 1 && done > 0
+        elapsed >= 1 && rate > 0
           ? `${count}, ${rate.toFixed(1)}/s, ETA ${formatDuration((total - done) / rate)}`
           : count;
       if (tty) {
