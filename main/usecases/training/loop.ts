@@ -158,7 +158,7 @@ export async function trainLoop(
       ...(mechanisms ? { mechanisms: mechanisms as unknown as JsonObject } : {}),
     });
     if (validation) log(session, describeValidation(epoch + 1, validation));
-    if (mechanisms) log(session, describeMechanisms(epoch + 1, mechanisms));
+    if (mechanisms) log(session, `epoch ${epoch + 1} mechanisms: ${describeMechanisms(mechanisms)}`);
     await recordAttentionStrip(session, epoch + 1);
     recordMetrics(session, {
       type: 'epoch',

@@ -296,19 +296,35 @@ export async function measureCheckpointMechanisms(dir: string, data: string): Pr
   }
 }
 
-/** One line of log.txt: the figures a person scans for (the lowest group's mass fraction, the gaps). */
-export function describeMechanisms(epoch: number, m: Mechanisms): string {
-  const f = (v: number | null, digits = 3) => (v === null ? 'n/a' : v.toFixed(digits));
-  const groups = Object.entries(m.groups);
-  const lowest = groups.reduce<[string, number] | undefined>((low, [name, g]) => {
+/** What a person scans for: the lowest group's mass fraction (GAM-SFRE's target) and the confidence gap. */
+export interface MechanismSummary {
+  readonly lowest: { readonly group: string; readonly massFraction: Estimate } | null;
+  /** The highest group's mean P_max minus the lowest's (Fig. 3's gap). */
+  readonly confidenceGap: number | null;
+}
+
+export function mechanismSummary(m: Mechanisms): MechanismSummary {
+  let lowest: MechanismSummary['lowest'] = null;
+  const confidences: number[] = [];
+  for (const [group, g] of Object.entries(m.groups)) {
     const v = g.massFraction.value;
-    return v !== null && (low === undefined || v < low[1]) ? [name, v] : low;
-  }, undefined);
-  const confidences = groups.map(([, g]) => g.confidence.value).filter((v): v is number => v !== null);
-  const gap = confidences.length > 0 ? Math.max(...confidences) - Math.min(...confidences) : null;
+    if (v !== null && (lowest === null || v < lowest.massFraction.value!))
+      lowest = { group, massFraction: g.massFraction };
+    if (g.confidence.value !== null) confidences.push(g.confidence.value);
+  }
+  const confidenceGap = confidences.length > 0 ? Math.max(...confidences) - Math.min(...confidences) : null;
+  return { lowest, confidenceGap };
+}
+
+/** One line of log.txt and of `gabn ablate`'s table. */
+export function describeMechanisms(m: Mechanisms): string {
+  const f = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toFixed(3));
+  const { lowest, confidenceGap } = mechanismSummary(m);
   const d = m.discriminatorAccuracy
     ? `discriminator accuracy ${f(m.discriminatorAccuracy.value)} (chance ${f(m.chance)})`
     : 'no discriminator';
-  const mass = lowest ? `lowest mass fraction ${f(lowest[1])} (${lowest[0]})` : 'no mass fraction';
-  return `epoch ${epoch} mechanisms: ${d}; ${mass}; GAM distance ${f(m.gamDistance)}; confidence gap ${f(gap)}`;
+  const mass = lowest
+    ? `lowest mass fraction ${f(lowest.massFraction.value)} (${lowest.group})`
+    : 'no mass fraction';
+  return `${d}; ${mass}; GAM distance ${f(m.gamDistance)}; confidence gap ${f(confidenceGap)}`;
 }

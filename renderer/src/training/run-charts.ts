@@ -7,7 +7,7 @@
  * lattice share, the distance between the groups' average GAMs, each group's mean confidence). The
  * Runs view overlays one figure of several runs.
  */
-import type { EpochRecord, GroupMechanisms } from '../../../main/api/contract.ts';
+import type { EpochRecord, GroupMechanisms, Mechanisms } from '../../../main/api/contract.ts';
 import type { RunSeries, StepFigure } from './series.ts';
 
 export interface LineSpec {
@@ -215,22 +215,22 @@ export function runCharts(series: RunSeries): ChartSpec[] {
   ];
 }
 
-/** Each group's value of one figure at an epoch, where there is one. */
-function groupValues(e: EpochRecord, figure: GroupFigure): number[] {
-  return Object.values(e.mechanisms?.groups ?? {})
+/** Each group's value of one figure, where there is one. */
+function groupValues(m: Mechanisms | null | undefined, figure: GroupFigure): number[] {
+  return Object.values(m?.groups ?? {})
     .map((g) => g[figure].value)
     .filter((v): v is number => v !== null);
 }
 
 /** The gap between the groups' highest and lowest value of one figure, or null. */
-function groupGap(e: EpochRecord, figure: GroupFigure): number | null {
-  const values = groupValues(e, figure);
+export function groupGap(m: Mechanisms | null | undefined, figure: GroupFigure): number | null {
+  const values = groupValues(m, figure);
   return values.length > 0 ? Math.max(...values) - Math.min(...values) : null;
 }
 
 /** The lowest group's value of one figure, or null. */
-function groupLowest(e: EpochRecord, figure: GroupFigure): number | null {
-  const values = groupValues(e, figure);
+export function groupLowest(m: Mechanisms | null | undefined, figure: GroupFigure): number | null {
+  const values = groupValues(m, figure);
   return values.length > 0 ? Math.min(...values) : null;
 }
 
@@ -258,14 +258,18 @@ export const COMPARABLE: readonly {
   {
     id: 'lowestMassFraction',
     title: "Lowest group's attention mass fraction",
-    perEpoch: (e) => groupLowest(e, 'massFraction'),
+    perEpoch: (e) => groupLowest(e.mechanisms, 'massFraction'),
   },
   {
     id: 'gamDistance',
     title: 'Distance between group GAMs',
     perEpoch: (e) => e.mechanisms?.gamDistance ?? null,
   },
-  { id: 'confidenceGap', title: 'Confidence gap between groups', perEpoch: (e) => groupGap(e, 'confidence') },
+  {
+    id: 'confidenceGap',
+    title: 'Confidence gap between groups',
+    perEpoch: (e) => groupGap(e.mechanisms, 'confidence'),
+  },
 ];
 
 /** A checkpoint compared with runs: its validation, as its provenance records it (its run's last epoch). */

@@ -23,11 +23,15 @@ import {
   iresnetSpec,
 } from '../../../main/models/index.ts';
 import type { Estimate } from '../../../main/report/report-model.ts';
+import { type AblationRow, mechanismTable } from '../../../main/usecases/ablation.ts';
 import {
+  describeMechanisms,
   type MeasuredNetwork,
   measureMechanisms,
+  mechanismSummary,
   type ProbeImages,
 } from '../../../main/usecases/training/mechanisms.ts';
+import type { Mechanisms } from '../../../main/usecases/training/records.ts';
 
 const SIZE = 16;
 const GROUPS = ['group-a', 'group-b', 'group-c'];
@@ -233,3 +237,70 @@ function concat(maps: Float32Array[]): Float32Array {
   }
   return out;
 }
+
+describe('the mechanism figures side by side', () => {
+  const e = (value: number) => ({ value, interval: { lower: value - 0.05, upper: value + 0.05 } });
+  const group = (mass: number, confidence: number) => ({
+    images: 16,
+    massFraction: e(mass),
+    entropy: e(0.8),
+    latticeShare: e(0.3),
+    confidence: e(confidence),
+    targetProbability: e(confidence),
+  });
+  const m: Mechanisms = {
+    probesPerGroup: 16,
+    discriminatorAccuracy: e(0.625),
+    chance: 0.5,
+    gamDistance: 0.125,
+    groups: { 'group-a': group(0.25, 0.75), 'group-b': group(0.125, 0.5) },
+  };
+  const estimate = { value: 1, interval: null };
+  const row = (mechanisms: Mechanisms | null): AblationRow => ({
+    preset: 'gam-ct',
+    seed: 1,
+    checkpoint: 'x',
+    groups: {},
+    average: estimate,
+    std: estimate,
+    ser: estimate,
+    mechanisms,
+  });
+
+  it('names the lowest group and the confidence gap', () => {
+    expect(mechanismSummary(m)).toEqual({
+      lowest: { group: 'group-b', massFraction: e(0.125) },
+      confidenceGap: 0.25,
+    });
+    expect(describeMechanisms(m)).toBe(
+      'discriminator accuracy 0.625 (chance 0.500); lowest mass fraction 0.125 (group-b); GAM distance 0.125; confidence gap 0.250',
+    );
+  });
+
+  it('makes the ablation table’s columns, with intervals, and dashes for a run measured without them', () => {
+    const table = mechanismTable([row(m), row(null)], ['gam-ct (seed 1)', 'old (seed 2)']);
+    expect(table.columns).toEqual([
+      'run',
+      'discriminator accuracy',
+      'mass fraction group-a',
+      'mass fraction group-b',
+      'GAM distance',
+      'confidence group-a',
+      'confidence group-b',
+      'confidence gap',
+    ]);
+    expect(table.rows[0]).toEqual({
+      label: 'gam-ct (seed 1)',
+      cells: [
+        '0.625 [0.575, 0.675] (chance 0.500)',
+        '0.250 [0.200, 0.300]',
+        '0.125 [0.075, 0.175]',
+        '0.125',
+        '0.750 [0.700, 0.800]',
+        '0.500 [0.450, 0.550]',
+        '0.250',
+      ],
+    });
+    expect(table.rows[1]!.cells).toEqual(['—', '—', '—', '—', '—', '—', '—']);
+  });
+});
