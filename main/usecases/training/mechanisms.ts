@@ -112,7 +112,8 @@ async function readBatch(network: MeasuredNetwork, probe: ProbeImages, from: num
     const hot = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32');
     const logits = marginLogits(cosines, tf.tensor1d(labels, 'int32'), network.margin);
     const pMax = confidence(logits);
-    const pTarget = tf.sum(tf.mul(tf.softmax(logits, -1), hot), 1);
+    // The network's prediction, as at inference: softmax(s·cos θ) without the margin.
+    const pTarget = tf.sum(tf.mul(tf.softmax(tf.mul(cosines, network.margin.s), -1), hot), 1);
     cosines.dispose();
     const d = network.discriminator;
     if (d === undefined) return { map, pMax, pTarget };

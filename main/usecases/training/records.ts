@@ -68,9 +68,9 @@ export interface GroupMechanisms {
   /** Mean P_max, the largest softmax probability of the margin logits (Eq. 5's confidence). */
   readonly confidence: Estimate;
   /**
-   * Mean probability of the image's own identity under the same softmax (Fig. 3's caption: "the
-   * prediction probability value of the network for the category of the input image"); it equals
-   * P_max wherever the network classifies the image right.
+   * Mean probability of the image's own identity as the network predicts it, softmax(s·cos θ) without
+   * the margin (Fig. 3's caption: "the prediction probability value of the network for the category
+   * of the input image").
    */
   readonly targetProbability: Estimate;
 }

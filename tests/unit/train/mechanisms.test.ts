@@ -134,7 +134,8 @@ describe('the mechanism figures on a probe set', () => {
     expect(m.chance).toBeCloseTo(1 / 3, 15);
     expect(m.probesPerGroup).toBe(3);
 
-    // Confidence: P_max of softmax(s · ArcFace logits), in float64 from the embeddings and the head.
+    // Confidence: P_max of softmax(s · ArcFace logits), and the own identity's probability under
+    // softmax(s · cos θ) without the margin, in float64 from the embeddings and the head.
     const x = tf.tensor4d(probe.pixels, [n, SIZE, SIZE, 3]);
     const e = tf.tidy(() => network.model.embed(x));
     const embeddings = await e.data();
@@ -144,9 +145,11 @@ describe('the mechanism figures on a probe set', () => {
     const probabilities = Array.from({ length: n }, (_, i) => {
       const ei = Array.from({ length: d }, (_, k) => embeddings[i * d + k]!);
       const norm = Math.hypot(...ei);
+      const plain: number[] = [];
       const logit = Array.from({ length: classes }, (_, j) => {
         const wj = Array.from({ length: d }, (_, k) => w[k * classes + j]!);
         let cos = ei.reduce((a, v, k) => a + v * wj[k]!, 0) / (norm * Math.hypot(...wj));
+        plain.push(MARGIN.s * cos);
         if (j === probe.labels[i]) {
           cos =
             cos > Math.cos(Math.PI - MARGIN.m)
@@ -157,7 +160,9 @@ describe('the mechanism figures on a probe set', () => {
       });
       const top = Math.max(...logit);
       const sum = logit.reduce((a, z) => a + Math.exp(z - top), 0);
-      return { max: 1 / sum, target: Math.exp(logit[probe.labels[i]!]! - top) / sum };
+      const plainTop = Math.max(...plain);
+      const plainSum = plain.reduce((a, z) => a + Math.exp(z - plainTop), 0);
+      return { max: 1 / sum, target: Math.exp(plain[probe.labels[i]!]! - plainTop) / plainSum };
     });
 
     GROUPS.forEach((name, g) => {
