@@ -33,7 +33,7 @@ import type { AttributionModel } from '../../models/attribution-model.ts';
 import { loadCheckpoint } from '../../models/checkpoint.ts';
 import { type Discriminator, discriminatorForward } from '../../models/discriminator.ts';
 import { iresnetEmbedder } from '../../models/embedder.ts';
-import { type MarginOptions, marginLogits } from '../../models/margin-head.ts';
+import { type MarginOptions, marginLogits, scaledLogits } from '../../models/margin-head.ts';
 import { disposeParams } from '../../models/parameters.ts';
 import { type Estimate, toEstimate } from '../../report/report-model.ts';
 import { evenlySpaced } from '../attention/attention-over-dataset.ts';
@@ -93,7 +93,12 @@ interface BatchReading {
   readonly predicted: Int32Array | null;
 }
 
-async function readBatch(network: MeasuredNetwork, probe: ProbeImages, from: number, to: number) {
+async function readBatch(
+  network: MeasuredNetwork,
+  probe: ProbeImages,
+  from: number,
+  to: number,
+): Promise<BatchReading> {
   const { size } = probe;
   const pixels = size * size;
   const x = tf.tensor4d(probe.pixels.subarray(from * pixels * 3, to * pixels * 3), [
@@ -108,12 +113,12 @@ async function readBatch(network: MeasuredNetwork, probe: ProbeImages, from: num
     const { map, cosines } = gradientAttentionMapWithCosines(network.model.embed, head, x, {
       scale: network.gamScale,
     });
-    const classes = cosines.shape[1];
-    const hot = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32');
-    const logits = marginLogits(cosines, tf.tensor1d(labels, 'int32'), network.margin);
-    const pMax = confidence(logits);
-    // The network's prediction, as at inference: softmax(s·cos θ) without the margin.
-    const pTarget = tf.sum(tf.mul(tf.softmax(tf.mul(cosines, network.margin.s), -1), hot), 1);
+    const labelTensor = tf.tensor1d(labels, 'int32');
+    const pMax = confidence(marginLogits(cosines, labelTensor, network.margin));
+    // The network's prediction, as at inference: softmax(s·cos θ) without the margin. (An int32
+    // one-hot cast to float: wasm's OneHot writes integer bits into a float32 output.)
+    const hot = tf.cast(tf.oneHot(labelTensor, cosines.shape[1]), 'float32');
+    const pTarget = tf.sum(tf.mul(tf.softmax(scaledLogits(cosines, network.margin.s), -1), hot), 1);
     cosines.dispose();
     const d = network.discriminator;
     if (d === undefined) return { map, pMax, pTarget };
@@ -133,7 +138,7 @@ async function readBatch(network: MeasuredNetwork, probe: ProbeImages, from: num
       pMax: Float32Array.from(await out.pMax.data()),
       pTarget: Float32Array.from(await out.pTarget.data()),
       predicted: out.predicted ? Int32Array.from(await out.predicted.data()) : null,
-    } satisfies BatchReading;
+    };
   } finally {
     tf.dispose(Object.values(out));
   }
