@@ -83,9 +83,9 @@ function mechanismCharts(series: RunSeries, groups: readonly string[]): ChartSpe
   return [
     {
       id: 'probeDiscriminatorAccuracy',
-      title: 'Discriminator accuracy on the probe GAMs (GAM-CT aims at chance)',
+      title: 'Discriminator accuracy on probe GAMs',
       xLabel: 'epoch',
-      yLabel: 'fraction of the probe set',
+      yLabel: 'accuracy',
       markers: true,
       lines: [
         {
@@ -99,22 +99,17 @@ function mechanismCharts(series: RunSeries, groups: readonly string[]): ChartSpe
     },
     perGroup(
       'probeMassFraction',
-      'Attention mass fraction per group (GAM-SFRE aims to raise the lowest)',
-      'share of pixels holding half the GAM',
+      'Attention mass fraction per group',
+      'pixels holding half the mass',
       'massFraction',
     ),
     perGroup('probeEntropy', 'Attention entropy per group', 'normalised entropy', 'entropy'),
-    perGroup(
-      'probeLatticeShare',
-      'GAM mass on the stride lattice per group',
-      'share of the mass',
-      'latticeShare',
-    ),
+    perGroup('probeLatticeShare', 'Stride lattice share per group', 'share of the mass', 'latticeShare'),
     {
       id: 'gamDistance',
-      title: "Distance between the groups' average GAMs (consistency)",
+      title: 'Distance between group GAMs',
       xLabel: 'epoch',
-      yLabel: 'mean total variation distance',
+      yLabel: 'total variation',
       markers: true,
       lines: [
         {
@@ -125,12 +120,7 @@ function mechanismCharts(series: RunSeries, groups: readonly string[]): ChartSpe
         },
       ],
     },
-    perGroup(
-      'probeConfidence',
-      'Mean confidence P_max per group on the probe set (Fig. 3)',
-      'mean P_max',
-      'confidence',
-    ),
+    perGroup('probeConfidence', 'Probe confidence P_max per group', 'mean P_max', 'confidence'),
   ];
 }
 
