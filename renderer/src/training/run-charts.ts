@@ -97,12 +97,7 @@ function mechanismCharts(series: RunSeries, groups: readonly string[]): ChartSpe
         epochReference(`chance 1/G = ${chance.toFixed(2)}`, epochs, chance),
       ],
     },
-    perGroup(
-      'probeMassFraction',
-      'Attention mass fraction per group',
-      'pixels holding half the mass',
-      'massFraction',
-    ),
+    perGroup('probeMassFraction', 'Attention mass fraction per group', 'mass fraction', 'massFraction'),
     perGroup('probeEntropy', 'Attention entropy per group', 'normalised entropy', 'entropy'),
     perGroup('probeLatticeShare', 'Stride lattice share per group', 'share of the mass', 'latticeShare'),
     {
