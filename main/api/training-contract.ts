@@ -5,7 +5,7 @@
  */
 import type { SettingField, SettingProblem, TrainingConfig } from '../gabn/training-config.ts';
 import type { Estimate } from '../report/report-model.ts';
-import type { EpochRecord, MetricsRecord, StripIndex } from '../usecases/training/records.ts';
+import type { EpochRecord, Mechanisms, MetricsRecord, StripIndex } from '../usecases/training/records.ts';
 import type { JobInfo } from './contract.ts';
 
 /**
@@ -55,6 +55,8 @@ export interface AblationResult {
     readonly average: Estimate;
     readonly std: Estimate;
     readonly ser: Estimate;
+    /** The mechanism figures of the run's last epoch; null for a checkpoint written without them. */
+    readonly mechanisms: Mechanisms | null;
   }[];
   readonly files: readonly string[];
 }

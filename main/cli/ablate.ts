@@ -6,6 +6,7 @@ import { GabnError } from '../base/errors.ts';
 import { loadEngine } from '../engine/index.ts';
 import { DEFAULT_RESAMPLES } from '../eval/bootstrap.ts';
 import { runAblation, TABLE4_PRESETS } from '../usecases/ablation.ts';
+import { describeMechanisms } from '../usecases/training/mechanisms.ts';
 import { formatOptions, parseArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
 import { phasedProgress } from './progress.ts';
@@ -66,6 +67,7 @@ export const ablateCommand: CliCommand = {
       context.stdout.write(
         `  ${row.preset.padEnd(13)} seed ${row.seed}  Avg ${v(row.average)}  STD ${v(row.std)}  SER ${v(row.ser)}\n`,
       );
+      if (row.mechanisms) context.stdout.write(`    ${describeMechanisms(row.mechanisms)}\n`);
     }
     context.stdout.write(`wrote ${outcome.files.join(', ')}\n`);
     return 0;

@@ -212,3 +212,39 @@ export function groupAttention(
   for (const map of maps) accumulator.add(map);
   return accumulator.result(options);
 }
+
+/**
+ * The total variation distance between two maps each read as a distribution (divided by its own
+ * sum): ½ Σ |p − q|, in [0, 1]; 0 for maps equal up to scale, 1 for maps with disjoint support.
+ * NaN when either map is all zero.
+ */
+export function totalVariationDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) {
+    throw new GabnError('internal', `attention maps of ${a.length} and ${b.length} pixels compared`, {
+      expected: 'maps of one size',
+    });
+  }
+  const sumA = checkMap(a);
+  const sumB = checkMap(b);
+  if (sumA === 0 || sumB === 0) return Number.NaN;
+  let distance = 0;
+  for (let i = 0; i < a.length; i++) distance += Math.abs(a[i]! / sumA - b[i]! / sumB);
+  return distance / 2;
+}
+
+/**
+ * How far apart the groups' attention is (the consistency GAM-CT aims at): the mean over every pair
+ * of groups of the total variation distance between their average maps. 0 when every group attends
+ * alike; NaN with fewer than two maps, or when a map is all zero.
+ */
+export function meanPairwiseDistance(averageMaps: readonly ArrayLike<number>[]): number {
+  let total = 0;
+  let pairs = 0;
+  for (let i = 0; i < averageMaps.length; i++) {
+    for (let j = i + 1; j < averageMaps.length; j++) {
+      total += totalVariationDistance(averageMaps[i]!, averageMaps[j]!);
+      pairs++;
+    }
+  }
+  return pairs === 0 ? Number.NaN : total / pairs;
+}

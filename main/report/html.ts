@@ -37,6 +37,23 @@ export interface HtmlOptions {
    * first report's own comparison, when it has one.
    */
   readonly comparisons?: readonly ComparisonReport[];
+  /** Tables of figures computed elsewhere (an ablation's mechanism figures), shown after the side-by-side table. */
+  readonly tables?: readonly TextTable[];
+}
+
+/** A table of already formatted cells, one row per report or run. */
+export interface TextTable {
+  readonly caption: string;
+  readonly columns: readonly string[];
+  readonly rows: readonly { readonly label: string; readonly cells: readonly string[] }[];
+}
+
+function textTable(t: TextTable): string {
+  const head = `<tr>${t.columns.map((c) => `<th scope="col">${e(c)}</th>`).join('')}</tr>`;
+  const rows = t.rows.map(
+    (r) => `<tr><th scope="row">${e(r.label)}</th>${r.cells.map((c) => `<td>${e(c)}</td>`).join('')}</tr>`,
+  );
+  return `<table><caption>${e(t.caption)}</caption>${head}${rows.join('')}</table>`;
 }
 
 function est(x: Estimate, digits = 2, scale = 1): string {
@@ -246,7 +263,7 @@ export function renderHtmlReport(reports: readonly AuditReport[], options: HtmlO
 <title>${e(title)}</title><style>${STYLE}</style></head>
 <body><h1>${e(title)}</h1><p class="sub">${first.groups.length} groups (${e(groups)}), ${first.groups.reduce((n, g) => n + g.pairs, 0)} pairs. Report schema ${first.schemaVersion}.</p>
 ${options.noFaces ? '<p class="note">Face images are left out of this report.</p>' : ''}
-<h2>Summary</h2>${reports.length > 1 ? sideBySide(reports, options) : ''}${summary(first)}${comparisons(reports, options)}
+<h2>Summary</h2>${reports.length > 1 ? sideBySide(reports, options) : ''}${(options.tables ?? []).map(textTable).join('')}${summary(first)}${comparisons(reports, options)}
 <h2>Per group</h2>${groupTable(first)}${charts(first)}${attentionSection(options)}${provenance(first)}
 </body></html>
 `;

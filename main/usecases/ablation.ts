@@ -18,12 +18,17 @@ import { DEFAULT_PROTOCOL, prepareAudit } from '../eval/audit-figures.ts';
 import { bootstrapFigures, DEFAULT_RESAMPLES, DEFAULT_SEED } from '../eval/bootstrap.ts';
 import { PRESETS, resolveTrainingConfig, TABLE4_PRESETS } from '../gabn/presets.ts';
 import type { TrainingConfig } from '../gabn/training-config.ts';
+import { readCheckpointJson } from '../models/checkpoint.ts';
 import { buildAuditReport } from '../report/audit-report.ts';
+import { formatInterval, formatNumber } from '../report/figure-text.ts';
+import type { TextTable } from '../report/html.ts';
 import type { AuditReport, Estimate } from '../report/report-model.ts';
 import { readRunStatus } from '../runs/run-folder.ts';
 import { MAX_RESAMPLES, reportProvenance } from './audit/run-audit.ts';
 import { checkpointSource } from './audit/sources.ts';
 import { REPORT_WRITERS } from './audit/writers.ts';
+import { mechanismSummary } from './training/mechanisms.ts';
+import type { Mechanisms } from './training/records.ts';
 import { type NewRun, resumeRun, startRun } from './training/training-run.ts';
 
 export { TABLE4_PRESETS } from '../gabn/presets.ts';
@@ -72,6 +77,8 @@ export interface AblationRow {
   readonly average: Estimate;
   readonly std: Estimate;
   readonly ser: Estimate;
+  /** The mechanism figures of the run's last epoch, as its final checkpoint carries them; null without. */
+  readonly mechanisms: Mechanisms | null;
 }
 
 export interface AblationOutcome {
@@ -239,17 +246,72 @@ export async function compareAblationRuns(
       average: report.overall.average,
       std: report.overall.std,
       ser: report.overall.ser,
+      mechanisms: carriedMechanisms(checkpoint),
     });
   }
   if (hooks.signal?.aborted) throw new GabnError('cancelled', 'ablation cancelled; no report written');
   const labels = trained.map((t) => t.label);
   const html = path.join(out, 'ablation.html');
   const json = path.join(out, 'ablation.json');
-  await REPORT_WRITERS['.html']!(html, reports, { labels, noFaces: true });
+  await REPORT_WRITERS['.html']!(html, reports, {
+    labels,
+    noFaces: true,
+    tables: [mechanismTable(rows, labels)],
+  });
   // The figures of every run, and each run's whole audit report (the audit's JSON schema).
   await writeFileAtomic(
     json,
     `${JSON.stringify({ kind: 'gabn-ablation', version: 1, labels, rows, reports }, null, 2)}\n`,
   );
   return { rows, files: [html, json] };
+}
+
+/** The mechanism figures a checkpoint carries (an epoch checkpoint's), or null (one written without them). */
+function carriedMechanisms(checkpoint: string): Mechanisms | null {
+  const m = readCheckpointJson(checkpoint).provenance.metrics.mechanisms;
+  return m !== null && typeof m === 'object' && !Array.isArray(m) ? (m as unknown as Mechanisms) : null;
+}
+
+function withInterval(e: Estimate | null | undefined, digits = 3): string {
+  if (!e || e.value === null) return '—';
+  return e.interval
+    ? `${formatNumber(e.value, digits)} ${formatInterval(e.interval, digits)}`
+    : formatNumber(e.value, digits);
+}
+
+/**
+ * The mechanism figures of every run side by side (ablation.html): the discriminator's accuracy on
+ * the probe GAMs, each group's attention mass fraction and mean confidence, the GAM distance and the
+ * confidence gap, each mean with its 95% interval.
+ */
+export function mechanismTable(rows: readonly AblationRow[], labels: readonly string[]): TextTable {
+  const groups = [...new Set(rows.flatMap((r) => Object.keys(r.mechanisms?.groups ?? {})))];
+  return {
+    caption:
+      "Mechanism figures of each run's last epoch, on its probe set of training images (docs/training.md), with 95% intervals",
+    columns: [
+      'run',
+      'discriminator accuracy',
+      ...groups.map((g) => `mass fraction ${g}`),
+      'GAM distance',
+      ...groups.map((g) => `confidence ${g}`),
+      'confidence gap',
+    ],
+    rows: rows.map((r, k) => {
+      const m = r.mechanisms;
+      const gap = m ? mechanismSummary(m).confidenceGap : null;
+      return {
+        label: labels[k] ?? `${r.preset} (seed ${r.seed})`,
+        cells: [
+          m?.discriminatorAccuracy
+            ? `${withInterval(m.discriminatorAccuracy)} (chance ${formatNumber(m.chance, 3)})`
+            : '—',
+          ...groups.map((g) => withInterval(m?.groups[g]?.massFraction)),
+          m?.gamDistance == null ? '—' : formatNumber(m.gamDistance, 3),
+          ...groups.map((g) => withInterval(m?.groups[g]?.confidence)),
+          gap === null ? '—' : formatNumber(gap, 3),
+        ],
+      };
+    }),
+  };
 }

@@ -158,8 +158,14 @@ async function scenario(page: Page, prefix: string): Promise<void> {
     ),
   );
   expect(await page.textContent('[data-testid="run-log"]')).toContain('completed 2 epochs (4 steps)');
+  // The mechanism figures of both epochs: the discriminator's accuracy and its chance line, and each
+  // of the 4 groups' mass fraction and confidence.
+  expect(await points(page, 'Discriminator accuracy on probe GAMs')).toBe(4);
+  expect(await points(page, 'Attention mass fraction per group')).toBe(8);
+  expect(await points(page, 'Probe confidence P_max per group')).toBe(8);
+  expect(await points(page, 'Distance between group GAMs')).toBe(2);
   // The whole live view at once: charts, the probe set's attention and the log.
-  await page.setViewportSize({ width: 1400, height: 2100 });
+  await page.setViewportSize({ width: 1400, height: 2700 });
   await page.screenshot({ path: path.join(SHOTS, `${prefix}-train-complete.png`) });
   await page.setViewportSize({ width: 1400, height: 900 });
   await page

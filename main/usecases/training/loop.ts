@@ -11,6 +11,7 @@ import { NonFiniteStepError, type StepMetrics, trainStepAsync } from '../../gabn
 import type { JsonObject } from '../../models/checkpoint-schema.ts';
 import type { RunState } from '../../runs/run-folder.ts';
 import { recordAttentionStrip } from './attention-strip.ts';
+import { describeMechanisms, measureRunMechanisms } from './mechanisms.ts';
 import { type Position, saveResumePoint } from './resume-point.ts';
 import {
   log,
@@ -148,9 +149,16 @@ export async function trainLoop(
       status('failed', epoch, `epoch ${epoch + 1} was saved as ${checkpoint}, but its validation failed`);
       throw error;
     }
+    // Measured before the checkpoint is written, on the weights it holds; it carries them too.
+    const mechanisms = await measureRunMechanisms(session, epoch + 1);
     // The checkpoint carries its own validation figures.
-    checkpoint = await resumePoint(name, position, validation ? { validation: { ...validation } } : {});
+    checkpoint = await resumePoint(name, position, {
+      ...(validation ? { validation: { ...validation } } : {}),
+      // Plain JSON already: numbers, nulls and records of them.
+      ...(mechanisms ? { mechanisms: mechanisms as unknown as JsonObject } : {}),
+    });
     if (validation) log(session, describeValidation(epoch + 1, validation));
+    if (mechanisms) log(session, `epoch ${epoch + 1} mechanisms: ${describeMechanisms(mechanisms)}`);
     await recordAttentionStrip(session, epoch + 1);
     recordMetrics(session, {
       type: 'epoch',
@@ -159,6 +167,7 @@ export async function trainLoop(
       seconds: (Date.now() - epochStarted) / 1000,
       checkpoint,
       ...(validation ? { validation } : {}),
+      ...(mechanisms ? { mechanisms } : {}),
     });
     if (stopRequested() && epoch + 1 < config.epochs) {
       return stopped(epoch, `after epoch ${epoch + 1} (step ${step} of ${total})`);

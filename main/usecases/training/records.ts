@@ -4,6 +4,7 @@
  * so the GUI reads the very types the run writes. In the files, a value that is not finite (a group
  * absent from a batch, a module that is off) is null, as JSON writes NaN.
  */
+import type { Estimate } from '../../report/report-model.ts';
 
 /** Per-group verification accuracy (%) on the validation pairs, and the paper's Avg, STD and SER. */
 export interface Validation {
@@ -47,6 +48,47 @@ export interface EpochRecord {
   /** Relative to the run folder. */
   readonly checkpoint: string;
   readonly validation?: Validation;
+  /** What the paper's mechanisms did to the network, on the fixed probe set; absent when not measured. */
+  readonly mechanisms?: Mechanisms;
+}
+
+/**
+ * One group's figures on the probe set: each a mean over its probe images with a 95% percentile
+ * bootstrap interval (null where the group has no usable map).
+ */
+export interface GroupMechanisms {
+  /** Probe images of the group. */
+  readonly images: number;
+  /** Share of the pixels holding half of the GAM's mass (GAM-SFRE aims to raise the lowest group's). */
+  readonly massFraction: Estimate;
+  /** Normalised entropy of the GAM (1: uniform). */
+  readonly entropy: Estimate;
+  /** Share of the GAM's mass on the network's stride lattice. */
+  readonly latticeShare: Estimate;
+  /** Mean P_max, the largest softmax probability of the margin logits (Eq. 5's confidence). */
+  readonly confidence: Estimate;
+  /**
+   * Mean probability of the image's own identity as the network predicts it, softmax(s·cos θ) without
+   * the margin (Fig. 3's caption: "the prediction probability value of the network for the category
+   * of the input image").
+   */
+  readonly targetProbability: Estimate;
+}
+
+/**
+ * The mechanisms of GABN measured after an epoch (docs/training.md, "The mechanism figures"): the
+ * network of the epoch checkpoint in eval mode, on a fixed probe set of training images.
+ */
+export interface Mechanisms {
+  /** Probe images per group at most, spread evenly over each group's training images. */
+  readonly probesPerGroup: number;
+  /** The discriminator's accuracy on the probe GAMs (GAM-CT aims at chance); null without one. */
+  readonly discriminatorAccuracy: Estimate | null;
+  /** 1/G: the accuracy of a discriminator that cannot tell the groups apart. */
+  readonly chance: number;
+  /** Mean over group pairs of the total variation distance between the groups' average GAMs, in [0, 1]. */
+  readonly gamDistance: number | null;
+  readonly groups: Record<string, GroupMechanisms>;
 }
 
 export type MetricsRecord = StepRecord | EpochRecord;

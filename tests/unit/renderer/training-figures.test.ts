@@ -4,7 +4,7 @@
  * best validation, the configuration differences, the settings' labels and paths, the charts' lines.
  */
 import { describe, expect, it } from 'vitest';
-import type { EpochRecord, StepRecord } from '../../../main/api/contract.ts';
+import type { EpochRecord, Mechanisms, StepRecord } from '../../../main/api/contract.ts';
 import { CONFIG_KEYS } from '../../../main/gabn/training-config.ts';
 import { minMaxDecimate } from '../../../renderer/src/charts/decimate.ts';
 import { bestValidation } from '../../../renderer/src/training/best.ts';
@@ -222,6 +222,83 @@ describe('the Runs view’s figures', () => {
     ]);
     expect(compared.xLabel).toBe('epoch');
     expect(compared.lines.map((l) => Array.from(l.ys))).toEqual([[3], [3]]);
+  });
+});
+
+/** An epoch's mechanism figures: group-a's attention narrower and its confidence lower than group-b's. */
+function mechanisms(accuracy: number | null, massA: number, massB: number, distance: number): Mechanisms {
+  const e = (value: number) => ({ value, interval: { lower: value - 0.01, upper: value + 0.01 } });
+  const group = (mass: number, confidence: number) => ({
+    images: 16,
+    massFraction: e(mass),
+    entropy: e(0.8),
+    latticeShare: e(0.3),
+    confidence: e(confidence),
+    targetProbability: e(confidence - 0.1),
+  });
+  return {
+    probesPerGroup: 16,
+    discriminatorAccuracy: accuracy === null ? null : e(accuracy),
+    chance: 0.5,
+    gamDistance: distance,
+    groups: { 'group-a': group(massA, 0.6), 'group-b': group(massB, 0.9) },
+  };
+}
+
+describe('the mechanism figures', () => {
+  it('draws, per epoch, the discriminator against chance, each group’s attention and confidence, and the GAM distance', () => {
+    const s = emptySeries();
+    appendRecords(s, [
+      step(1),
+      { ...epoch(1, 1, 3), mechanisms: mechanisms(0.9, 0.1, 0.2, 0.3) },
+      step(2),
+      { ...epoch(2, 2, 3), mechanisms: mechanisms(0.6, 0.15, 0.18, 0.2) },
+    ]);
+    const charts = runCharts(s);
+    const chart = (id: string) => charts.find((c) => c.id === id)!;
+    const lines = (id: string) => chart(id).lines.map((l) => [l.label, Array.from(l.xs), Array.from(l.ys)]);
+    expect(lines('probeDiscriminatorAccuracy')).toEqual([
+      ['accuracy', [1, 2], [0.9, 0.6]],
+      ['chance 1/G = 0.50', [1, 2], [0.5, 0.5]],
+    ]);
+    expect(chart('probeDiscriminatorAccuracy').xLabel).toBe('epoch');
+    expect(lines('probeMassFraction')).toEqual([
+      ['group-a', [1, 2], [0.1, 0.15]],
+      ['group-b', [1, 2], [0.2, 0.18]],
+    ]);
+    expect(lines('probeConfidence')).toEqual([
+      ['group-a', [1, 2], [0.6, 0.6]],
+      ['group-b', [1, 2], [0.9, 0.9]],
+    ]);
+    expect(lines('probeEntropy')[0]![2]).toEqual([0.8, 0.8]);
+    expect(lines('probeLatticeShare')[1]![2]).toEqual([0.3, 0.3]);
+    expect(lines('gamDistance')).toEqual([['GAM distance', [1, 2], [0.3, 0.2]]]);
+
+    // Several runs: the lowest group's mass fraction and the confidence gap, and a run without a discriminator.
+    const without = emptySeries();
+    appendRecords(without, [step(1), { ...epoch(1, 1, 3), mechanisms: mechanisms(null, 0.3, 0.25, 0.1) }]);
+    const runs = [
+      { label: 'gabn', series: s },
+      { label: 'baseline', series: without },
+    ];
+    const ys = (figure: string) =>
+      comparisonChart(figure, runs).lines.map((l) => [Array.from(l.xs), Array.from(l.ys)]);
+    expect(ys('lowestMassFraction')).toEqual([
+      [
+        [1, 2],
+        [0.1, 0.15],
+      ],
+      [[1], [0.25]],
+    ]);
+    const gaps = ys('confidenceGap');
+    expect(gaps[0]![1]!.map((v) => Number(v!.toFixed(12)))).toEqual([0.3, 0.3]);
+    expect(ys('probeDiscriminatorAccuracy')).toEqual([
+      [
+        [1, 2],
+        [0.9, 0.6],
+      ],
+      [[], []],
+    ]);
   });
 });
 

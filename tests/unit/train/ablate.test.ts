@@ -77,11 +77,33 @@ describe('gabn ablate', () => {
       expect(row.std).toEqual(figures.reports[k].overall.std);
       expect(row.std.interval.lower).toBeLessThanOrEqual(row.std.value);
       expect(Object.keys(row.groups)).toEqual(['group-a', 'group-b', 'group-c', 'group-d']);
+      // Its mechanism figures are those of its run's last epoch; neither preset has a discriminator.
+      const epochs = readFileSync(path.join(out, row.checkpoint.split(path.sep)[0], 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line))
+        .filter((r) => r.type === 'epoch');
+      expect(row.mechanisms).toEqual(epochs.at(-1).mechanisms);
+      expect(row.mechanisms.discriminatorAccuracy).toBeNull();
+      expect(Object.keys(row.mechanisms.groups)).toEqual(['group-a', 'group-b', 'group-c', 'group-d']);
     }
     const html = readFileSync(path.join(out, 'ablation.html'), 'utf8');
     expect(html).toContain('baseline (seed 1)');
     expect(html).toContain('gam-sfre (seed 1)');
+    expect(html).toContain('<caption>Mechanism figures of each run');
+    for (const column of [
+      'discriminator accuracy',
+      'mass fraction group-a',
+      'GAM distance',
+      'confidence group-d',
+      'confidence gap',
+    ])
+      expect(html).toContain(`<th scope="col">${column}</th>`);
+    const gamDistance = figures.rows[0].mechanisms.gamDistance.toFixed(3);
+    expect(html).toContain(`<td>${gamDistance}</td>`);
     expect(first.stdout).toMatch(/baseline\s+seed 1\s+Avg \d+\.\d\d\s+STD/);
+    expect(first.stdout).toContain(`no discriminator; lowest mass fraction 0.`);
+    expect(first.stdout).toContain(`GAM distance ${gamDistance}`);
 
     // Again: the completed runs are reused, not trained again.
     const again = ablate(out);

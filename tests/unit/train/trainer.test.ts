@@ -24,6 +24,8 @@ import { checkpointDistances } from '../../../main/eval/embeddings.ts';
 import { resolveTrainingConfig } from '../../../main/gabn/presets.ts';
 import { loadEmbedder } from '../../../main/models/embedder.ts';
 import { readRunStatus } from '../../../main/runs/run-folder.ts';
+import { measureCheckpointMechanisms } from '../../../main/usecases/training/mechanisms.ts';
+import type { Mechanisms } from '../../../main/usecases/training/records.ts';
 import { resumeRun, startRun, type TrainOutcome } from '../../../main/usecases/training/training-run.ts';
 import { makeTinyTrainingSet } from './tiny-training-set.ts';
 
@@ -149,6 +151,41 @@ describe('a training run', () => {
     expect(readFileSync(path.join(dir, 'log.txt'), 'utf8')).toContain('epoch 2 validation: group-a');
   });
 
+  it('measures the mechanisms after every epoch, as the epoch checkpoint read back gives them', async () => {
+    const epochs = metrics(whole.runDir).filter((r) => r.type === 'epoch');
+    for (const e of epochs) {
+      const m = e.mechanisms as Mechanisms;
+      // 4 training images per group, all of them probes.
+      expect(m.probesPerGroup).toBe(16);
+      expect(m.chance).toBe(0.25);
+      const figures = [
+        m.discriminatorAccuracy!,
+        ...Object.values(m.groups).flatMap((g) => [
+          g.massFraction,
+          g.entropy,
+          g.latticeShare,
+          g.confidence,
+          g.targetProbability,
+        ]),
+      ];
+      for (const f of figures) {
+        expect(Number.isFinite(f.value), `a figure of epoch ${e.epoch}`).toBe(true);
+        expect(f.interval!.lower!).toBeLessThanOrEqual(f.value!);
+        expect(f.interval!.upper!).toBeGreaterThanOrEqual(f.value!);
+      }
+      expect(Object.keys(m.groups)).toEqual(['group-a', 'group-b', 'group-c', 'group-d']);
+      for (const g of Object.values(m.groups)) expect(g.images).toBe(4);
+      expect(m.gamDistance!).toBeGreaterThan(0);
+      expect(m.gamDistance!).toBeLessThanOrEqual(1);
+    }
+    const recorded = epochs.find((r) => r.epoch === 2)!.mechanisms;
+    const dir = path.join(whole.runDir, 'checkpoints', 'epoch-2.gabn');
+    expect(
+      JSON.parse(readFileSync(path.join(dir, 'checkpoint.json'), 'utf8')).provenance.metrics.mechanisms,
+    ).toEqual(recorded);
+    expect(await measureCheckpointMechanisms(dir, data)).toEqual(recorded);
+  });
+
   it('validates each epoch as the audit would its checkpoint, and the checkpoint carries the figures', async () => {
     const dir = path.join(whole.runDir, 'checkpoints', 'epoch-2.gabn');
     const recorded = metrics(whole.runDir).find((r) => r.type === 'epoch' && r.epoch === 2)!.validation as {
@@ -204,6 +241,13 @@ describe('a training run', () => {
         .filter((r) => r.type === 'step')
         .map((r) => r.loss);
     expect(steps(first.runDir)).toEqual(steps(whole.runDir));
+    // The mechanism figures draw on none of the run's generators: the resumed run measures the same.
+    const mechanisms = (dir: string) =>
+      metrics(dir)
+        .filter((r) => r.type === 'epoch')
+        .map((r) => r.mechanisms);
+    expect(mechanisms(first.runDir)).toHaveLength(2);
+    expect(mechanisms(first.runDir)).toEqual(mechanisms(whole.runDir));
   });
 
   it('resumed with micro-batches, ends as the run with them that never stopped', async () => {
