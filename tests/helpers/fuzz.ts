@@ -186,6 +186,12 @@ export interface FuzzOutcome {
 }
 
 /**
+ * The time one input may take: far above any parse of these sizes (well under a millisecond), so
+ * what it catches is a parser that backtracks without end, not a pause of a busy machine.
+ */
+export const FUZZ_INPUT_MS = 1000;
+
+/**
  * Runs `parse` on `count` inputs made by `make(random, index)`; fails on anything thrown that is not
  * a GabnError, on a GabnError that `checkError` refuses, and on an input slower than `maxMs`.
  */

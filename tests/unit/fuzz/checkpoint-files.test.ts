@@ -14,7 +14,7 @@ import { loadEngine } from '../../../main/engine/index.ts';
 import { readCheckpoint } from '../../../main/models/checkpoint.ts';
 import { parseCheckpointJson } from '../../../main/models/checkpoint-schema.ts';
 import { decodeWeightGroup, parseWeightsManifest } from '../../../main/models/importers/tfjs-weights.ts';
-import { fuzz, mutateJson, mutateText } from '../../helpers/fuzz.ts';
+import { FUZZ_INPUT_MS, fuzz, mutateJson, mutateText } from '../../helpers/fuzz.ts';
 import { writeTinyCheckpoint } from '../../helpers/tiny-checkpoint.ts';
 
 const DEMO = readFileSync('resources/demo/synthetic-baseline.gabn/checkpoint.json', 'utf8');
@@ -51,7 +51,7 @@ describe('checkpoint.json under fuzzing', () => {
     const outcome = fuzz('checkpoint.json text', {
       seed: 101,
       count: 2000,
-      maxMs: 200,
+      maxMs: FUZZ_INPUT_MS,
       make: (random) => mutateText(DEMO, random),
       parse: (text) => parseCheckpointJson(text, FILE, { anyArchitecture: text.length % 2 === 0 }),
       checkError: checkRefusal,
@@ -64,7 +64,7 @@ describe('checkpoint.json under fuzzing', () => {
     const outcome = fuzz('checkpoint.json structure', {
       seed: 103,
       count: 2000,
-      maxMs: 200,
+      maxMs: FUZZ_INPUT_MS,
       make: (random, i) => JSON.stringify(mutateJson(demo, random, TARGETS[i % TARGETS.length])),
       parse: (text) => parseCheckpointJson(text, FILE, { anyArchitecture: text.length % 2 === 0 }),
       checkError: (error, input) => {
@@ -102,7 +102,7 @@ describe('tfjs weights manifests under fuzzing', () => {
     const outcome = fuzz('weights manifest', {
       seed: 107,
       count: 4000,
-      maxMs: 200,
+      maxMs: FUZZ_INPUT_MS,
       make: (random, i) =>
         i % 4 === 0
           ? mutateText(JSON.stringify(manifest, null, 2), random)

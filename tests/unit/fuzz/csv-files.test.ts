@@ -10,7 +10,7 @@ import { ProblemLog } from '../../../main/data/dataset.ts';
 import { parseManifestCsv } from '../../../main/data/manifest-csv.ts';
 import { parsePairsCsv } from '../../../main/data/pairs-csv.ts';
 import { parseScoresCsv } from '../../../main/eval/scores-csv.ts';
-import { fuzz, mutateText } from '../../helpers/fuzz.ts';
+import { FUZZ_INPUT_MS, fuzz, mutateText } from '../../helpers/fuzz.ts';
 
 const BASE = '/data/set';
 const LANDMARKS = '16.4,22.2,31.5,22.1,24.0,30.7,17.8,39.6,30.3,39.5';
@@ -68,7 +68,7 @@ describe('manifest and pairs CSV under fuzzing', () => {
       const strict = fuzz(file, {
         seed: file.length * 104_729,
         count: 3000,
-        maxMs: 200,
+        maxMs: FUZZ_INPUT_MS,
         make: (random, i) => mutateText(seeds[i % seeds.length]!, random),
         parse: (text) => parse(text, new ProblemLog(false)),
         checkError: checkLocated(file),
@@ -84,7 +84,7 @@ describe('manifest and pairs CSV under fuzzing', () => {
       const collecting = fuzz(file, {
         seed: file.length * 15_485_863,
         count: 1000,
-        maxMs: 200,
+        maxMs: FUZZ_INPUT_MS,
         make: (random, i) => mutateText(seeds[i % seeds.length]!, random),
         parse: (text) => collected((problems) => parse(text, problems), file, text),
       });
@@ -98,7 +98,7 @@ describe('scores CSV under fuzzing', () => {
     const outcome = fuzz('scores.csv', {
       seed: 31,
       count: 3000,
-      maxMs: 200,
+      maxMs: FUZZ_INPUT_MS,
       make: (random, i) => mutateText(SCORES[i % SCORES.length]!, random),
       parse: (text) => parseScoresCsv(text, 'scores.csv', 'similarity'),
       checkError: checkLocated('scores.csv'),

@@ -11,7 +11,7 @@ import {
   parsePairLine,
   parsePeopleLine,
 } from '../../../main/data/rfw-lines.ts';
-import { fuzz, mutateText, randomText } from '../../helpers/fuzz.ts';
+import { FUZZ_INPUT_MS, fuzz, mutateText, randomText } from '../../helpers/fuzz.ts';
 
 const LINE_PARSERS: [string, (text: string) => unknown, string[]][] = [
   ['pairs', (t) => parsePairLine(t, 'x_pairs.txt', 7), ['m.0a11\t1\t2', 'm.0a11\t1\tm.0b22\t3']],
@@ -30,7 +30,7 @@ describe('RFW line parsers under fuzzing', () => {
       const outcome = fuzz(name, {
         seed: name.length * 7919,
         count: 4000,
-        maxMs: 200,
+        maxMs: FUZZ_INPUT_MS,
         make: (random, i) =>
           i % 3 === 0 ? randomText(random) : mutateText(seeds[i % seeds.length]!, random),
         parse,
@@ -82,7 +82,7 @@ describe('text decoding under fuzzing', () => {
     const outcome = fuzz('utf-8', {
       seed: 11,
       count: 4000,
-      maxMs: 200,
+      maxMs: FUZZ_INPUT_MS,
       make: (random) => {
         const bytes = Buffer.from(valid);
         for (let k = random.int(0, 3); k > 0; k--)

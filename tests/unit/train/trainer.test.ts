@@ -250,6 +250,7 @@ describe('a training run', () => {
     expect(mechanisms(first.runDir)).toEqual(mechanisms(whole.runDir));
   });
 
+  // Three micro-batched runs: about a minute alone on 2 cores, more beside the other test files.
   it('resumed with micro-batches, ends as the run with them that never stopped', async () => {
     const uninterrupted = await startRun(run('whole-micro', false, 4));
     const first = await startRun(run('interrupted-micro', false, 4), { stopAfterStep: 3 });
@@ -264,7 +265,7 @@ describe('a training run', () => {
     expect(
       actual['weights.bin']!.equals(files(whole.runDir, 'checkpoints/epoch-2.gabn')['weights.bin']!),
     ).toBe(false);
-  });
+  }, 300_000);
 
   it('stops at a non-finite loss, says where, and keeps the last good checkpoint', async () => {
     // On wasm: this test is about the run's reaction, and wasm steps are ten times faster than cpu's.
