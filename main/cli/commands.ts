@@ -9,6 +9,7 @@ import { embedCommand } from './embed.ts';
 import { gamCommand } from './gam.ts';
 import { importFaceApiCommand } from './import.ts';
 import { importOnnxCommand, importPytorchCommand, importTfjsGraphCommand } from './import-model.ts';
+import { mechanismsCommand } from './mechanisms.ts';
 import { serveCommand } from './serve.ts';
 import { startCommand } from './start.ts';
 import { synthCommand } from './synth.ts';
@@ -32,4 +33,5 @@ export const commands: readonly CliCommand[] = [
   auditCommand,
   trainCommand,
   ablateCommand,
+  mechanismsCommand,
 ];

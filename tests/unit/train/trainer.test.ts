@@ -184,6 +184,14 @@ describe('a training run', () => {
       JSON.parse(readFileSync(path.join(dir, 'checkpoint.json'), 'utf8')).provenance.metrics.mechanisms,
     ).toEqual(recorded);
     expect(await measureCheckpointMechanisms(dir, data)).toEqual(recorded);
+    // gabn mechanisms measures the same, on the same backend.
+    const cli = spawnSync(
+      process.execPath,
+      ['bin/gabn.js', 'mechanisms', '--checkpoint', dir, '--data', data, '--json'],
+      { encoding: 'utf8', env: { ...process.env, GABN_BACKEND: 'cpu' } },
+    );
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toEqual(JSON.parse(JSON.stringify(recorded)));
   });
 
   it('validates each epoch as the audit would its checkpoint, and the checkpoint carries the figures', async () => {
