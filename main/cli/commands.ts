@@ -13,6 +13,7 @@ import { serveCommand } from './serve.ts';
 import { startCommand } from './start.ts';
 import { synthCommand } from './synth.ts';
 import { trainCommand } from './train.ts';
+import { workerCommand } from './worker.ts';
 
 /** Every `gabn` sub-command, in the order `gabn --help` lists them. */
 export const commands: readonly CliCommand[] = [
@@ -32,4 +33,5 @@ export const commands: readonly CliCommand[] = [
   auditCommand,
   trainCommand,
   ablateCommand,
+  workerCommand,
 ];

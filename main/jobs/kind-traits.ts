@@ -21,6 +21,21 @@ export const STOPPABLE_KINDS: ReadonlySet<string> = new Set<JobKind>(['train']);
 /** Kinds that can be queued again after they ended short: they continue where they stopped. */
 export const RESUMABLE_KINDS: ReadonlySet<string> = new Set<JobKind>(['train', 'ablation']);
 
+/** Every kind, which a queue worker takes unless told which (`gabn worker --kinds`). */
+const KINDS: Record<JobKind, true> = {
+  synth: true,
+  'group-averages': true,
+  'demo-workspace': true,
+  'import-model': true,
+  audit: true,
+  'audit-shard': true,
+  train: true,
+  'train-estimate': true,
+  ablation: true,
+  'export-checkpoint': true,
+};
+export const JOB_KIND_NAMES: readonly JobKind[] = Object.keys(KINDS) as JobKind[];
+
 export type Lane = 'training' | 'jobs';
 
 export function laneOf(kind: string): Lane {

@@ -1,0 +1,75 @@
+/**
+ * The app's side of the queue: it puts a run, already prepared in the shared runs folder, into the
+ * queue of its kind, and takes back one no worker has started. What a job does and where it is is in
+ * its run folder (workers write it there), so the registry and the Runs view read a queued job as
+ * they read a local one.
+ */
+import { Queue } from 'bullmq';
+import { connectionOf, QUEUE_PREFIX, queueNameOf, queueUrlFor } from './queue-config.ts';
+
+/** What a queued job carries: the name of its run folder, the same on every machine. */
+export interface QueuedRun {
+  readonly run: string;
+}
+
+/**
+ * Retries of a job whose worker handed it back or found its folder still locked; a worker that died
+ * is BullMQ's stalled job, counted apart (queue-worker.ts).
+ */
+export const JOB_ATTEMPTS = 5;
+const RETRY_DELAY_MS = 2000;
+
+export interface JobQueue {
+  readonly url: string;
+  add(kind: string, run: string): Promise<void>;
+  /** Removes a job no worker has taken yet; false when one has. */
+  withdraw(kind: string, run: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export function connectJobQueue(url: string): JobQueue {
+  const queues = new Map<string, Queue<QueuedRun>>();
+  const queueOf = (kind: string) => {
+    let queue = queues.get(kind);
+    if (queue === undefined) {
+      queue = new Queue<QueuedRun>(queueNameOf(kind), {
+        connection: connectionOf(url),
+        prefix: QUEUE_PREFIX,
+      });
+      queues.set(kind, queue);
+    }
+    return queue;
+  };
+  return {
+    url,
+    async add(kind, run) {
+      const queue = queueOf(kind);
+      // A run queued again (Resume) is a new job under the same id: the last one goes first.
+      await (await queue.getJob(run))?.remove();
+      await queue.add(kind, { run } satisfies QueuedRun, {
+        jobId: run,
+        attempts: JOB_ATTEMPTS,
+        backoff: { type: 'fixed', delay: RETRY_DELAY_MS },
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 1000 },
+      });
+    },
+    async withdraw(kind, run) {
+      const job = await queueOf(kind).getJob(run);
+      if (job === undefined) return true;
+      const state = await job.getState();
+      if (state === 'active') return false;
+      await job.remove();
+      return true;
+    },
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}
+
+/** The queue of a workspace's jobs when one is configured (queue-config.ts), else undefined. */
+export function workspaceQueue(workspace: string): JobQueue | undefined {
+  const url = queueUrlFor(workspace);
+  return url === undefined ? undefined : connectJobQueue(url);
+}
