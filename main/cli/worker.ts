@@ -101,7 +101,7 @@ export const workerCommand: CliCommand = {
     const lockMs = wholeNumber(o['lock-ms'], 'lock-ms', 1000, 3_600_000);
     const runsDir = o.runs === undefined ? runsDirOf(workspace) : path.resolve(o.runs as string);
     const kinds = kindsOption(o.kinds);
-    const worker = startQueueWorker({
+    const worker = await startQueueWorker({
       url,
       runsDir,
       kinds,

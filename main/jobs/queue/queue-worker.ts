@@ -62,7 +62,8 @@ const WAIT_MS = 1500;
 /** A job whose worker died more often than this fails (a job that kills its workers). */
 const MAX_STALLED = 3;
 
-export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
+/** Resolves once every queue of its kinds is connected. */
+export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
   const name = options.name ?? `${os.hostname()}/${process.pid}`;
   const runsDir = path.resolve(options.runsDir);
   const active = new Map<string, Entry>();
@@ -136,6 +137,8 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
         name,
         concurrency: options.concurrency ?? 1,
         lockDuration: options.lockMs ?? 30_000,
+        // Looked for as often as a lock lasts: a dead worker's job moves on within two lock times.
+        stalledInterval: options.lockMs ?? 30_000,
         maxStalledCount: MAX_STALLED,
       }),
   );
@@ -143,6 +146,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     worker.on('error', (error) => {
       event({ type: 'error', message: error.message });
     });
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
   return {
     name,
     async close() {
