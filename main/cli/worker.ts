@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { GabnError } from '../base/errors.ts';
 import { BACKEND_LADDER, parseBackendName } from '../engine/backends.ts';
-import { JOB_KIND_NAMES } from '../jobs/kind-traits.ts';
+import { QUEUE_KIND_NAMES } from '../jobs/kind-traits.ts';
 import { checkQueueUrl, QUEUE_ENV, queueUrlFor } from '../jobs/queue/queue-config.ts';
 import { type QueueWorkerEvent, startQueueWorker } from '../jobs/queue/queue-worker.ts';
 import { runsDirOf } from '../jobs/runner.ts';
@@ -34,7 +34,7 @@ const options = {
   },
   kinds: {
     type: 'strings',
-    description: `the job kinds it takes, comma separated (default all: ${JOB_KIND_NAMES.join(', ')})`,
+    description: `the job kinds it takes, comma separated (default all: ${QUEUE_KIND_NAMES.join(', ')})`,
   },
   name: { type: 'string', description: 'its name in the Runs view (default host/pid)' },
   'lock-ms': {
@@ -46,11 +46,11 @@ const options = {
 
 function kindsOption(value: unknown): string[] {
   const kinds = ((value as string[] | undefined) ?? []).flatMap((k) => k.split(',')).map((k) => k.trim());
-  if (kinds.length === 0) return [...JOB_KIND_NAMES];
+  if (kinds.length === 0) return [...QUEUE_KIND_NAMES];
   for (const kind of kinds)
-    if (!(JOB_KIND_NAMES as readonly string[]).includes(kind))
+    if (!(QUEUE_KIND_NAMES as readonly string[]).includes(kind))
       throw new GabnError('usage', `--kinds: unknown job kind '${kind.slice(0, 60)}'`, {
-        expected: JOB_KIND_NAMES.join(', '),
+        expected: QUEUE_KIND_NAMES.join(', '),
       });
   return kinds;
 }

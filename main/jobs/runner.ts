@@ -22,7 +22,7 @@ import { GabnError } from '../base/errors.ts';
 import { createRunFolder, newRunId, writeRunResult } from '../runs/run-folder.ts';
 import { runLockHolder } from '../runs/run-lock.ts';
 import { type Entry, isExternal, isSelfReporting, jobInfo, PENDING, queueOrder } from './entry.ts';
-import { laneOf, RESUMABLE_KINDS, STOPPABLE_KINDS } from './kind-traits.ts';
+import { laneOf, QUEUE_KINDS, RESUMABLE_KINDS, STOPPABLE_KINDS } from './kind-traits.ts';
 import { launchWorker, writeEntryStatus } from './launch.ts';
 import type { ParentMessage } from './protocol.ts';
 import type { JobQueue } from './queue/queue-client.ts';
@@ -37,9 +37,10 @@ export interface JobRunnerOptions {
   /** On close, how long a training run may take to save its resume point (default 8 s). */
   readonly closeGraceMs?: number;
   /**
-   * A queue whose workers (`gabn worker`, on any machine that sees the runs folder) run the jobs
-   * instead of this process's children (queue/queue-config.ts says when). The run folders, states
-   * and registry are the same; the runs are then followed from disk as other processes' runs are.
+   * A queue whose workers (`gabn worker`, on any machine that sees the runs folder) run the jobs of
+   * the kinds that go there (kind-traits.ts) instead of this process's children (queue-config.ts
+   * says when). The run folders, states and registry are the same; such runs are followed from disk
+   * as other processes' runs are.
    */
   readonly queue?: JobQueue;
 }
@@ -80,6 +81,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   const graceMs = options.graceMs ?? 5000;
   const closeGraceMs = options.closeGraceMs ?? 8000;
   const queue = options.queue;
+  const onQueue = (kind: string) => queue !== undefined && QUEUE_KINDS.has(kind);
   mkdirSync(runsDir, { recursive: true });
   const entries = new Map<string, Entry>();
   const listeners = new Map<string, Set<(payload: never) => void>>();
@@ -122,7 +124,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   sync(true);
   for (const entry of entries.values()) {
     // Queued runs of a queue are in the queue already: its workers start them.
-    if (entry.status.state === 'queued' && queue === undefined) entry.adopted = true;
+    if (entry.status.state === 'queued' && !onQueue(entry.status.kind)) entry.adopted = true;
   }
 
   function runningIn(lane: string): number {
@@ -152,7 +154,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   }
 
   function pump(): void {
-    if (closing || queue !== undefined) return;
+    if (closing) return;
     for (const [id, entry] of queued()) {
       if (waiting(entry) || runningIn(laneOf(entry.status.kind)) >= concurrency) continue;
       launch(id, entry);
@@ -212,21 +214,22 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         runDir,
         params,
         after,
-        adopted: queue === undefined,
+        adopted: !onQueue(kind),
         lastStatusWrite: 0,
         waiters: [],
       };
       writeStatus(entry);
       entries.set(id, entry);
-      if (queue) enqueue(id, entry);
+      if (onQueue(kind)) enqueue(id, entry);
       pump();
       return info(id, entry);
     },
     cancel(id) {
       const entry = find(id);
-      if (entry.status.state === 'queued' && (entry.adopted || queue !== undefined)) {
+      const onItsQueue = onQueue(entry.status.kind);
+      if (entry.status.state === 'queued' && (entry.adopted || onItsQueue)) {
         // A worker that takes it after all finds it cancelled and leaves it (queue-worker.ts).
-        if (queue) void queue.withdraw(entry.status.kind, id).catch(() => {});
+        if (onItsQueue) void queue!.withdraw(entry.status.kind, id).catch(() => {});
         entry.status = {
           ...entry.status,
           state: 'cancelled',
@@ -288,10 +291,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         queuedAt: new Date().toISOString(),
         message: 'queued to resume',
       };
-      entry.adopted = queue === undefined;
+      entry.adopted = !onQueue(kind);
       entry.result = undefined;
       writeStatus(entry);
-      if (queue) enqueue(id, entry);
+      if (onQueue(kind)) enqueue(id, entry);
       pump();
       return info(id, entry);
     },
@@ -328,8 +331,6 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     async close() {
       closing = true;
       clearInterval(poll);
-      // A queue's jobs are its workers': they go on without the app.
-      if (queue) return queue.close();
       const active = [...entries.entries()].filter(([, e]) => e.child !== undefined);
       for (const [id, entry] of active) {
         if (isSelfReporting(entry)) {
@@ -341,6 +342,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         } else this.cancel(id);
       }
       await Promise.all(active.map(([id]) => this.wait(id)));
+      // A queue's jobs are its workers': they go on without the app.
+      await queue?.close();
     },
   };
 }
