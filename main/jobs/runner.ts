@@ -265,6 +265,11 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         entry.ending ??= 'stop';
         entry.child.send({ type: 'stop', reason: 'stop' } satisfies ParentMessage);
         entry.status = { ...entry.status, message: 'stopping after the current step' };
+      } else if (onQueue(entry.status.kind)) {
+        refuse(
+          `the run '${id}' is run by the queue worker ${entry.status.worker ?? '(starting)'}`,
+          'Ctrl-C at that worker, which saves a resume point and hands the run back to the queue',
+        );
       } else {
         // A run of `gabn train` stops after its current step on SIGINT, as on Ctrl-C.
         const holder = runLockHolder(entry.runDir);

@@ -226,4 +226,43 @@ describe('jobs on a Redis queue, run by two gabn worker processes', () => {
     expect(log).toMatch(/resuming from checkpoints\/epoch-[12]\.gabn/);
     expect(steps(job.runDir)).toEqual([1, 2, 3, 4, 5, 6]);
   }, 120_000);
+
+  it('hands a training run back to the queue on SIGTERM, with a resume point, for the other worker', async (context) => {
+    if (missing) {
+      console.log(`queue test skipped: ${missing}`);
+      context.skip();
+    }
+    await startWorker('worker-c');
+    const long = resolveTrainingConfig({
+      preset: 'baseline',
+      config: 'tiny',
+      overrides: [...OVERRIDES, 'epochs=3'],
+    });
+    const job = await service.call('startJob', {
+      kind: 'train',
+      params: { preset: 'baseline', config: long, data },
+    });
+    const first = await until(() => {
+      const status = readRunStatus(job.runDir);
+      return status?.training?.checkpoint === 'checkpoints/epoch-1.gabn' && status.worker
+        ? status
+        : undefined;
+    });
+    const stopping = workers.get(first.worker!)!;
+    let said = '';
+    stopping.stdout!.on('data', (text: string) => {
+      said += text;
+    });
+    const exited = new Promise<number | null>((r) => stopping.once('exit', (code) => r(code)));
+    stopping.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(said).toContain(`${job.id}: saved and handed back to the queue`);
+    const done = await service.runner.wait(job.id);
+    expect(done.state, done.error).toBe('succeeded');
+    expect(done.worker).not.toBe(first.worker);
+    expect(readFileSync(path.join(job.runDir, 'log.txt'), 'utf8')).toMatch(
+      /resuming from checkpoints\/(epoch|step)-/,
+    );
+    expect(steps(job.runDir)).toEqual([1, 2, 3, 4, 5, 6]);
+  }, 120_000);
 });
