@@ -238,6 +238,9 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         };
         writeStatus(entry);
         settle(id, entry);
+      } else if (entry.status.state === 'running' && onItsQueue) {
+        // Its worker ends it and writes 'cancelled' (queue-worker.ts); the registry reads it then.
+        void queue!.ask(entry.status.kind, id, 'cancel').catch(() => {});
       } else if (entry.status.state === 'running' && entry.child === undefined) {
         refuse(
           `the run '${id}' is worked on by another process (${runLockHolder(entry.runDir)?.purpose ?? 'gone'})`,
@@ -266,10 +269,9 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         entry.child.send({ type: 'stop', reason: 'stop' } satisfies ParentMessage);
         entry.status = { ...entry.status, message: 'stopping after the current step' };
       } else if (onQueue(entry.status.kind)) {
-        refuse(
-          `the run '${id}' is run by the queue worker ${entry.status.worker ?? '(starting)'}`,
-          'Ctrl-C at that worker, which saves a resume point and hands the run back to the queue',
-        );
+        // Its worker asks it to stop after the current step, with a resume point.
+        void queue!.ask(entry.status.kind, id, 'stop').catch(() => {});
+        entry.status = { ...entry.status, message: 'stopping after the current step' };
       } else {
         // A run of `gabn train` stops after its current step on SIGINT, as on Ctrl-C.
         const holder = runLockHolder(entry.runDir);

@@ -4,8 +4,19 @@
  * its run folder (workers write it there), so the registry and the Runs view read a queued job as
  * they read a local one.
  */
-import { Queue } from 'bullmq';
+import { Queue, QueueEventsProducer } from 'bullmq';
 import { connectionOf, QUEUE_PREFIX, queueNameOf, queueUrlFor } from './queue-config.ts';
+
+/**
+ * A person's Cancel or Stop of a job a worker runs, published on its kind's queue as a BullMQ custom
+ * event: the worker that runs it acts on it (queue-worker.ts), the others ignore it.
+ */
+export const REQUEST_EVENT = 'gabn-request';
+export interface RunRequest {
+  readonly eventName: typeof REQUEST_EVENT;
+  readonly run: string;
+  readonly what: 'cancel' | 'stop';
+}
 
 /** What a queued job carries: the name of its run folder, the same on every machine. */
 export interface QueuedRun {
@@ -24,11 +35,14 @@ export interface JobQueue {
   add(kind: string, run: string): Promise<void>;
   /** Removes a job no worker has taken yet; false when one has. */
   withdraw(kind: string, run: string): Promise<boolean>;
+  /** Asks the worker running `run` to cancel it, or to stop it after its current step. */
+  ask(kind: string, run: string, what: RunRequest['what']): Promise<void>;
   close(): Promise<void>;
 }
 
 export function connectJobQueue(url: string): JobQueue {
   const queues = new Map<string, Queue<QueuedRun>>();
+  const producers = new Map<string, QueueEventsProducer>();
   const queueOf = (kind: string) => {
     let queue = queues.get(kind);
     if (queue === undefined) {
@@ -62,8 +76,19 @@ export function connectJobQueue(url: string): JobQueue {
       await job.remove();
       return true;
     },
+    async ask(kind, run, what) {
+      let producer = producers.get(kind);
+      if (producer === undefined) {
+        producer = new QueueEventsProducer(queueNameOf(kind), {
+          connection: connectionOf(url),
+          prefix: QUEUE_PREFIX,
+        });
+        producers.set(kind, producer);
+      }
+      await producer.publishEvent({ eventName: REQUEST_EVENT, run, what } satisfies RunRequest);
+    },
     async close() {
-      await Promise.all([...queues.values()].map((q) => q.close()));
+      await Promise.all([...queues.values(), ...producers.values()].map((q) => q.close()));
     },
   };
 }

@@ -13,18 +13,19 @@
  * - Closing (SIGTERM): a training run saves a resume point and its job goes back to the queue for
  *   another worker; other jobs are finished first.
  */
+import type { EventEmitter } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
-import { DelayedError, type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, type Job, QueueEvents, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { JobProgress } from '../../api/contract.ts';
 import { readRunResult, writeRunResult } from '../../runs/run-folder.ts';
 import { runLockHolder } from '../../runs/run-lock.ts';
 import { type Entry, fromDisk, isSelfReporting, PENDING } from '../entry.ts';
-import { SELF_REPORTING_KINDS } from '../kind-traits.ts';
+import { SELF_REPORTING_KINDS, STOPPABLE_KINDS } from '../kind-traits.ts';
 import { launchWorker, writeEntryStatus } from '../launch.ts';
 import { type ParentMessage, WORKER_NAME_ENV } from '../protocol.ts';
 import { readDiskRun } from '../registry.ts';
-import type { QueuedRun } from './queue-client.ts';
+import { type QueuedRun, REQUEST_EVENT, type RunRequest } from './queue-client.ts';
 import { connectionOf, QUEUE_PREFIX, queueNameOf } from './queue-config.ts';
 
 export interface QueueWorkerOptions {
@@ -59,6 +60,8 @@ export interface QueueWorker {
 
 /** How long a job waiting for others, or for a locked folder, stays delayed before it looks again. */
 const WAIT_MS = 1500;
+/** Between SIGTERM and SIGKILL on cancel, as the local runner's default. */
+const CANCEL_GRACE_MS = 5000;
 /** A job whose worker died more often than this fails (a job that kills its workers). */
 const MAX_STALLED = 3;
 
@@ -118,6 +121,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     entry.child = undefined;
     event({ type: 'ended', run: id, state, ...(error === undefined ? {} : { error }) });
     if (state === 'succeeded') return entry.result ?? null;
+    // A person's Cancel or Stop: the run folder says so; the queue's part is done (Resume queues it again).
+    if (state === 'cancelled' || state === 'stopped') return null;
     if (state === 'interrupted' && closing) {
       // Handed back: another worker resumes it from its resume point.
       event({ type: 'handed-back', kind: job.name, run: id });
@@ -146,6 +151,26 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     worker.on('error', (error) => {
       event({ type: 'error', message: error.message });
     });
+  // Cancel and Stop from the app, for the jobs this worker runs, as the local runner does them.
+  const requests = options.kinds.map(
+    (kind) =>
+      new QueueEvents(queueNameOf(kind), { connection: connectionOf(options.url), prefix: QUEUE_PREFIX }),
+  );
+  const onRequest = ({ run, what }: RunRequest) => {
+    const entry = active.get(run);
+    const child = entry?.child;
+    if (entry === undefined || child === undefined || entry.ending === 'cancel') return;
+    if (what === 'stop' && STOPPABLE_KINDS.has(entry.status.kind)) {
+      entry.ending ??= 'stop';
+      child.send({ type: 'stop', reason: 'stop' } satisfies ParentMessage);
+    } else if (what === 'cancel') {
+      entry.ending = 'cancel';
+      child.kill('SIGTERM');
+      entry.killTimer = setTimeout(() => child.kill('SIGKILL'), CANCEL_GRACE_MS);
+    }
+  };
+  for (const events of requests) (events as unknown as EventEmitter).on(REQUEST_EVENT, onRequest);
+  await Promise.all(requests.map((r) => r.waitUntilReady()));
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   return {
     name,
@@ -161,6 +186,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         entry.killTimer = setTimeout(() => child.kill('SIGKILL'), options.closeGraceMs ?? 60_000);
       }
       await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(requests.map((r) => r.close()));
     },
   };
 }

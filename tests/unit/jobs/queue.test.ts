@@ -194,6 +194,41 @@ describe('jobs on a Redis queue, run by two gabn worker processes', () => {
     expect(result.files).toEqual(['ablation.html', 'ablation.json']);
   }, 180_000);
 
+  it("stops a worker's run after its current step and cancels another, as the app does its own", async (context) => {
+    if (missing) {
+      console.log(`queue test skipped: ${missing}`);
+      context.skip();
+    }
+    const long = resolveTrainingConfig({
+      preset: 'baseline',
+      config: 'tiny',
+      overrides: [...OVERRIDES, 'epochs=3'],
+    });
+    const start = () =>
+      service.call('startJob', { kind: 'train', params: { preset: 'baseline', config: long, data } });
+    const [stopped, cancelled] = [await start(), await start()];
+    const training = (id: string) => () => {
+      const status = readRunStatus(service.runner.get(id).runDir);
+      return status?.state === 'running' && (status.progress?.done ?? 0) >= 1 && status.worker
+        ? status
+        : undefined;
+    };
+    await until(training(stopped.id));
+    await service.call('stopJob', stopped.id);
+    const end = await service.runner.wait(stopped.id);
+    expect(end.state, end.error).toBe('stopped');
+    expect(end.training?.checkpoint).toMatch(/^checkpoints\//);
+    await until(training(cancelled.id));
+    await service.call('cancelJob', cancelled.id);
+    expect((await service.runner.wait(cancelled.id)).state).toBe('cancelled');
+    // Resumed, it goes back to the queue and ends as if it had never stopped: each step once.
+    await until(() => (runLockHolder(stopped.runDir) === undefined ? true : undefined));
+    await service.call('resumeJob', stopped.id);
+    const resumed = await service.runner.wait(stopped.id);
+    expect(resumed.state, resumed.error).toBe('succeeded');
+    expect(steps(stopped.runDir)).toEqual([1, 2, 3, 4, 5, 6]);
+  }, 120_000);
+
   it('finishes on the other worker the run of a worker killed mid-run, nothing lost or done twice', async (context) => {
     if (missing) {
       console.log(`queue test skipped: ${missing}`);
