@@ -9,7 +9,7 @@ import path from 'node:path';
 import { GabnError } from '../base/errors.ts';
 import { BACKEND_LADDER, parseBackendName } from '../engine/backends.ts';
 import { QUEUE_KIND_NAMES } from '../jobs/kind-traits.ts';
-import { checkQueueUrl, QUEUE_ENV, queueUrlFor } from '../jobs/queue/queue-config.ts';
+import { checkQueueReachable, checkQueueUrl, QUEUE_ENV, queueUrlFor } from '../jobs/queue/queue-config.ts';
 import { type QueueWorkerEvent, startQueueWorker } from '../jobs/queue/queue-worker.ts';
 import { runsDirOf } from '../jobs/runner.ts';
 import { formatOptions, parseArgs } from './args.ts';
@@ -101,6 +101,8 @@ export const workerCommand: CliCommand = {
     const lockMs = wholeNumber(o['lock-ms'], 'lock-ms', 1000, 3_600_000);
     const runsDir = o.runs === undefined ? runsDirOf(workspace) : path.resolve(o.runs as string);
     const kinds = kindsOption(o.kinds);
+    await checkQueueReachable(url);
+    let lastError = '';
     const worker = await startQueueWorker({
       url,
       runsDir,
@@ -109,7 +111,12 @@ export const workerCommand: CliCommand = {
       ...(lockMs === undefined ? {} : { lockMs }),
       ...(o.name === undefined ? {} : { name: o.name as string }),
       ...(backend === undefined ? {} : { env: { GABN_BACKEND: backend } }),
-      onEvent: (event) => context.stdout.write(`${describe(event)}\n`),
+      onEvent: (event) => {
+        // A Redis that went away is retried by every connection: said once, until it changes.
+        if (event.type === 'error' && event.message === lastError) return;
+        lastError = event.type === 'error' ? event.message : '';
+        context.stdout.write(`${describe(event)}\n`);
+      },
     });
     context.stdout.write(`worker ${worker.name}: ${url}, runs in ${runsDir}, kinds ${kinds.join(', ')}\n`);
     context.stdout.write('Press Ctrl-C to stop.\n');

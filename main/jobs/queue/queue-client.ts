@@ -29,6 +29,16 @@ export interface QueuedRun {
  */
 export const JOB_ATTEMPTS = 5;
 const RETRY_DELAY_MS = 2000;
+/** A Redis that does not take a job by then fails it (the connection retries forever otherwise). */
+const ADD_TIMEOUT_MS = 15_000;
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
 export interface JobQueue {
   readonly url: string;
@@ -58,15 +68,19 @@ export function connectJobQueue(url: string): JobQueue {
     url,
     async add(kind, run) {
       const queue = queueOf(kind);
-      // A run queued again (Resume) is a new job under the same id: the last one goes first.
-      await (await queue.getJob(run))?.remove();
-      await queue.add(kind, { run } satisfies QueuedRun, {
-        jobId: run,
-        attempts: JOB_ATTEMPTS,
-        backoff: { type: 'fixed', delay: RETRY_DELAY_MS },
-        removeOnComplete: { count: 1000 },
-        removeOnFail: { count: 1000 },
-      });
+      const add = async () => {
+        // A run queued again (Resume) is a new job under the same id: the last one goes first.
+        await (await queue.getJob(run))?.remove();
+        await queue.add(kind, { run } satisfies QueuedRun, {
+          jobId: run,
+          attempts: JOB_ATTEMPTS,
+          backoff: { type: 'fixed', delay: RETRY_DELAY_MS },
+          removeOnComplete: { count: 1000 },
+          removeOnFail: { count: 1000 },
+        });
+      };
+      // Failed past the timeout, a job the queue takes after all is left by its worker (queue-worker.ts).
+      await within(add(), ADD_TIMEOUT_MS, 'reaching the queue');
     },
     async withdraw(kind, run) {
       const job = await queueOf(kind).getJob(run);

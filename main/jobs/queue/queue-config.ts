@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { GabnError } from '../../base/errors.ts';
 import { readUntrustedText } from '../../base/untrusted-files.ts';
@@ -66,4 +67,33 @@ export function queueUrlFor(workspace: string, env: NodeJS.ProcessEnv = process.
 /** BullMQ's connection options for a URL (a blocking worker connection must retry forever). */
 export function connectionOf(url: string) {
   return { url, maxRetriesPerRequest: null };
+}
+
+/** Whether the Redis of `url` answers, within a few seconds: a clear refusal instead of endless retries. */
+export async function checkQueueReachable(url: string, timeoutMs = 5000): Promise<void> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  // The socket's own error (ECONNREFUSED, a DNS failure) says more than the closed connection after it.
+  let cause: string | undefined;
+  client.on('error', (error: Error) => {
+    cause ??= error.message;
+  });
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    throw new GabnError(
+      'usage',
+      `the queue's Redis at ${url} does not answer: ${cause ?? (error as Error).message}`,
+      {
+        expected: 'a running Redis server that this machine can reach (docs/scale-out.md)',
+      },
+    );
+  } finally {
+    client.disconnect();
+  }
 }

@@ -86,9 +86,10 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       throw new UnrecoverableError(
         `no run folder ${runDir}: this worker's runs folder is not the app's (see docs/scale-out.md)`,
       );
-    // Cancelled while it waited, or done by a worker that died before it could say so.
-    if (disk.status.state === 'cancelled') return null;
+    // Done by a worker that died before it could say so; cancelled while it waited; failed because
+    // the queue answered too late (queue-client.ts): not run (again).
     if (disk.status.state === 'succeeded') return readRunResult(runDir) ?? null;
+    if (!['queued', 'running', 'interrupted'].includes(disk.status.state)) return null;
     const waitsFor = (disk.config?.after ?? []).filter((other) => {
       const state = readDiskRun(path.join(runsDir, other))?.status.state;
       return state !== undefined && PENDING.includes(state);

@@ -9,7 +9,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GabnError } from '../../../main/base/errors.ts';
 import { workspaceQueue } from '../../../main/jobs/queue/queue-client.ts';
-import { checkQueueUrl, queueNameOf, queueUrlFor } from '../../../main/jobs/queue/queue-config.ts';
+import {
+  checkQueueReachable,
+  checkQueueUrl,
+  queueNameOf,
+  queueUrlFor,
+} from '../../../main/jobs/queue/queue-config.ts';
 
 function workspace(setting?: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gabn-queue-config-'));
@@ -53,6 +58,13 @@ describe('the queue of a workspace', () => {
     const json = refusal(() => queueUrlFor(workspace('{url'), {}));
     expect(json.kind).toBe('malformed');
     expect(refusal(() => checkQueueUrl('redis:', '--queue')).message).toContain('--queue');
+  });
+
+  it('refuses a Redis that does not answer, saying why, instead of retrying for ever', async () => {
+    // Port 1 of loopback: nothing listens there.
+    await expect(checkQueueReachable('redis://127.0.0.1:1', 2000)).rejects.toThrow(
+      /Redis at redis:\/\/127\.0\.0\.1:1 does not answer: connect ECONNREFUSED/,
+    );
   });
 
   it('puts each kind in a queue of its own, so a worker takes the kinds it is given', () => {
