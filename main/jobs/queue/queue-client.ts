@@ -60,6 +60,8 @@ export function connectJobQueue(url: string): JobQueue {
         connection: connectionOf(url),
         prefix: QUEUE_PREFIX,
       });
+      // A Redis out of reach fails the jobs given to it, each saying so (add below): no more to say.
+      queue.on('error', () => {});
       queues.set(kind, queue);
     }
     return queue;
