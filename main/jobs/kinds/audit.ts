@@ -60,6 +60,7 @@ export async function runAuditJob(params: AuditJobParams, context: JobContext): 
       params.shards.map((id) => shardCacheDir(path.join(runsDir, id))),
       shardCacheDir(context.runDir),
     );
+    // What a failed shard left undone, the audit embeds itself (the figures are the same).
     context.log(`${copied} embeddings from ${params.shards.length} shards`);
   }
   if (request.checkpoints !== undefined) {

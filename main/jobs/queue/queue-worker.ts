@@ -70,6 +70,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const name = options.name ?? `${os.hostname()}/${process.pid}`;
   const runsDir = path.resolve(options.runsDir);
   const active = new Map<string, Entry>();
+  const waiting = new Set<string>();
   let closing = false;
   const event = (e: QueueWorkerEvent) => options.onEvent?.(e);
 
@@ -95,9 +96,12 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       return state !== undefined && PENDING.includes(state);
     });
     if (waitsFor.length > 0 || runLockHolder(runDir) !== undefined) {
-      event({ type: 'waiting', kind: job.name, run: id });
+      // Said once: it is looked at again every WAIT_MS.
+      if (!waiting.has(id)) event({ type: 'waiting', kind: job.name, run: id });
+      waiting.add(id);
       return later(job, token);
     }
+    waiting.delete(id);
     const entry = fromDisk(runDir, disk);
     entry.status = { ...entry.status, worker: name };
     active.set(id, entry);
