@@ -107,6 +107,8 @@ export interface Status {
   readonly jobs: JobInfo[];
   /** What the workspace's demo still lacks (empty when it is ready); see prepareDemoWorkspace. */
   readonly demoMissing: string[];
+  /** The Redis queue the jobs go to, without its credentials, when there is one (docs/scale-out.md). */
+  readonly queue?: string;
 }
 
 export interface GpuStatus {

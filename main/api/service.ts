@@ -12,6 +12,7 @@ import { readUntrustedFile } from '../base/untrusted-files.ts';
 import { softwareVersion } from '../base/version.ts';
 import { gpuOf, loadEngine } from '../engine/index.ts';
 import { workspaceQueue } from '../jobs/queue/queue-client.ts';
+import { shownQueueUrl } from '../jobs/queue/queue-config.ts';
 import { createJobRunner, type JobRunner, runsDirOf } from '../jobs/runner.ts';
 import { startAudit } from '../jobs/sharded-audit.ts';
 import { checkpointPathFor, formatOf } from '../usecases/import/import-model.ts';
@@ -152,6 +153,7 @@ export function createService(options: ServiceOptions): GabnService {
         host: options.host,
         jobs: runner.list(),
         demoMissing: missingDemoParts(workspace),
+        ...(queue ? { queue: shownQueueUrl(queue.url) } : {}),
       };
     },
     listCheckpoints: async () => checkpoints.list(),

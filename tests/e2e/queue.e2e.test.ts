@@ -138,6 +138,7 @@ describe('an ablation grid on a queue, in the browser host', () => {
         ['gabn', '1'],
         ['gabn', '2'],
       ]);
+      expect(await page.textContent('[data-testid="queue"]')).toContain(redis!.url);
       await page.screenshot({ path: path.join(SHOTS, 'queue-runs-workers.png'), fullPage: true });
       expect(problems).toEqual([]);
     } catch (error) {

@@ -64,6 +64,14 @@ export function queueUrlFor(workspace: string, env: NodeJS.ProcessEnv = process.
   return checkQueueUrl((json as { url: string }).url, file);
 }
 
+/** The URL as shown to people: no user name or password. */
+export function shownQueueUrl(url: string): string {
+  const shown = new URL(url);
+  shown.username = '';
+  shown.password = '';
+  return shown.toString().replace(/\/$/, '');
+}
+
 /** BullMQ's connection options for a URL (a blocking worker connection must retry forever). */
 export function connectionOf(url: string) {
   return { url, maxRetriesPerRequest: null };

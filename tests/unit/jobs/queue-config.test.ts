@@ -14,6 +14,7 @@ import {
   checkQueueUrl,
   queueNameOf,
   queueUrlFor,
+  shownQueueUrl,
 } from '../../../main/jobs/queue/queue-config.ts';
 
 function workspace(setting?: string): string {
@@ -65,6 +66,12 @@ describe('the queue of a workspace', () => {
     await expect(checkQueueReachable('redis://127.0.0.1:1', 2000)).rejects.toThrow(
       /Redis at redis:\/\/127\.0\.0\.1:1 does not answer: connect ECONNREFUSED/,
     );
+  });
+
+  it('is shown without its credentials', () => {
+    expect(shownQueueUrl('redis://:s3cret@queue.lab:6379')).toBe('redis://queue.lab:6379');
+    expect(shownQueueUrl('rediss://worker:pw@10.0.0.2:6380/2')).toBe('rediss://10.0.0.2:6380/2');
+    expect(shownQueueUrl('redis://queue.lab:6379')).toBe('redis://queue.lab:6379');
   });
 
   it('puts each kind in a queue of its own, so a worker takes the kinds it is given', () => {
