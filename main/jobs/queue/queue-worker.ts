@@ -119,8 +119,17 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         void job.updateProgress({ ...progress }).catch(() => {});
       },
     }).finally(() => active.delete(id));
-    entry.status = { ...end.status, worker: name };
-    if (end.write || !isSelfReporting(entry)) writeEntryStatus(entry);
+    // A folder taken between the look and the start (the process of a worker that died, finishing
+    // its step): queued again for a later try while the job has tries left, not failed.
+    const retried =
+      end.status.state === 'failed' &&
+      entry.errorKind === 'busy' &&
+      job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+    const { finishedAt: _f, error: _e, pid: _p, ...unfinished } = end.status;
+    entry.status = retried
+      ? { ...unfinished, state: 'queued', worker: name, message: 'its folder was in use: tried again' }
+      : { ...end.status, worker: name };
+    if (retried || end.write || !isSelfReporting(entry)) writeEntryStatus(entry);
     const { state, error } = entry.status;
     if (state === 'succeeded' && entry.result !== undefined) writeRunResult(runDir, entry.result);
     entry.child = undefined;
@@ -134,8 +143,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       await job.moveToWait(token);
       throw new WaitingError();
     }
-    // A folder taken between the look and the start: tried again.
-    if (entry.errorKind === 'busy') throw new Error(error ?? 'the run folder is busy');
+    if (retried) throw new Error(end.status.error ?? 'the run folder is busy');
     throw new UnrecoverableError(error ?? state);
   }
 
