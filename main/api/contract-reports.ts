@@ -31,6 +31,31 @@ export interface AuditJobParams {
   readonly noFaces?: boolean;
   /** Report files written into the run folder beside report.json and audit.json. */
   readonly formats?: readonly ('csv' | 'html' | 'pdf')[];
+  /**
+   * Embed in shards of at most this many images of one group each, every shard a job of its own
+   * (on a queue, spread over its workers); the audit then runs once on their embeddings.
+   */
+  readonly imagesPerShard?: number;
+  /** The shard runs whose embeddings the audit reads (set when the shards are queued, not by clients). */
+  readonly shards?: readonly string[];
+}
+
+/** An 'audit-shard' job: one checkpoint's embeddings of one group's images `first`..`first+count-1`. */
+export interface AuditShardJobParams {
+  readonly checkpoint: string;
+  readonly data: string;
+  readonly group: string;
+  /** Into the group's images, in the order the audit embeds them (usecases/audit/shards.ts). */
+  readonly first: number;
+  readonly count: number;
+  readonly flip: boolean;
+}
+
+/** What an 'audit-shard' job produced: its embeddings are in its run folder's cache. */
+export interface AuditShardResult {
+  readonly images: number;
+  readonly cached: number;
+  readonly failed: number;
 }
 
 /** What an 'audit' job produced. */

@@ -22,6 +22,7 @@ import type {
 } from './contract-browse.ts';
 import type {
   AuditJobParams,
+  AuditShardJobParams,
   ReportExportRequest,
   ReportFile,
   ReportSummary,
@@ -48,6 +49,7 @@ export type JobKind =
   | 'demo-workspace'
   | 'import-model'
   | 'audit'
+  | 'audit-shard'
   | keyof TrainingJobParams;
 export type JobState =
   | 'queued'
@@ -89,6 +91,8 @@ export interface JobInfo extends QueueFields {
   readonly runDir: string;
   /** What the job produced (see each kind's result type), once it succeeded. */
   readonly result?: unknown;
+  /** The queue worker that runs it, or ran it last ("host/pid"), when a queue runs the jobs. */
+  readonly worker?: string;
 }
 
 export interface Status {
@@ -103,6 +107,8 @@ export interface Status {
   readonly jobs: JobInfo[];
   /** What the workspace's demo still lacks (empty when it is ready); see prepareDemoWorkspace. */
   readonly demoMissing: string[];
+  /** The Redis queue the jobs go to, without its credentials, when there is one (docs/scale-out.md). */
+  readonly queue?: string;
 }
 
 export interface GpuStatus {
@@ -207,6 +213,7 @@ export interface JobParams extends TrainingJobParams {
     seed: number;
   };
   audit: AuditJobParams;
+  'audit-shard': AuditShardJobParams;
 }
 
 export interface RunFileRequest {

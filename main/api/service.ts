@@ -11,7 +11,10 @@ import path from 'node:path';
 import { readUntrustedFile } from '../base/untrusted-files.ts';
 import { softwareVersion } from '../base/version.ts';
 import { gpuOf, loadEngine } from '../engine/index.ts';
+import { workspaceQueue } from '../jobs/queue/queue-client.ts';
+import { shownQueueUrl } from '../jobs/queue/queue-config.ts';
 import { createJobRunner, type JobRunner, runsDirOf } from '../jobs/runner.ts';
+import { startAudit } from '../jobs/sharded-audit.ts';
 import { checkpointPathFor, formatOf } from '../usecases/import/import-model.ts';
 import { missingDemoParts } from '../usecases/workspace/demo-workspace.ts';
 import { discoverWorkspace as discover } from '../usecases/workspace/workspace.ts';
@@ -70,7 +73,8 @@ export type HostedService = Pick<
 
 export function createService(options: ServiceOptions): GabnService {
   const workspace = path.resolve(options.workspace);
-  const runner = createJobRunner({ runsDir: runsDirOf(workspace) });
+  const queue = workspaceQueue(workspace);
+  const runner = createJobRunner({ runsDir: runsDirOf(workspace), ...(queue ? { queue } : {}) });
   const checkpoints = createCheckpointRegistry();
   const datasets = createDatasetRegistry();
   const work = createWorkQueue();
@@ -149,6 +153,7 @@ export function createService(options: ServiceOptions): GabnService {
         host: options.host,
         jobs: runner.list(),
         demoMissing: missingDemoParts(workspace),
+        ...(queue ? { queue: shownQueueUrl(queue.url) } : {}),
       };
     },
     listCheckpoints: async () => checkpoints.list(),
@@ -174,8 +179,7 @@ export function createService(options: ServiceOptions): GabnService {
       });
     },
     async startJob(request) {
-      if (request.kind === 'audit')
-        return runner.start('audit', { ...auditJobParams(workspace, request.params) });
+      if (request.kind === 'audit') return startAudit(runner, auditJobParams(workspace, request.params));
       if (request.kind === 'train') return training.start(request.params);
       if (request.kind === 'train-estimate') return training.estimate(request.params);
       return runner.start(request.kind, {

@@ -70,6 +70,7 @@ const auditParams = record({
     .optional(),
   attentionImages: integerIn(0, 10_000).optional(),
   noFaces: flag().optional(),
+  imagesPerShard: integerIn(1, 10_000_000).optional(),
   formats: z
     .array(oneOf(['csv', 'html', 'pdf']))
     .max(3)

@@ -14,6 +14,7 @@ import { serveCommand } from './serve.ts';
 import { startCommand } from './start.ts';
 import { synthCommand } from './synth.ts';
 import { trainCommand } from './train.ts';
+import { workerCommand } from './worker.ts';
 
 /** Every `gabn` sub-command, in the order `gabn --help` lists them. */
 export const commands: readonly CliCommand[] = [
@@ -34,4 +35,5 @@ export const commands: readonly CliCommand[] = [
   trainCommand,
   ablateCommand,
   mechanismsCommand,
+  workerCommand,
 ];

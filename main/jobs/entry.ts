@@ -25,6 +25,8 @@ export interface Entry {
   killTimer?: NodeJS.Timeout;
   result?: unknown;
   error?: string;
+  /** The kind of the error the worker reported (a GabnError's: busy, usage, …). */
+  errorKind?: string;
   lastStatusWrite: number;
   waiters: ((info: JobInfo) => void)[];
 }

@@ -21,6 +21,21 @@ export const STOPPABLE_KINDS: ReadonlySet<string> = new Set<JobKind>(['train']);
 /** Kinds that can be queued again after they ended short: they continue where they stopped. */
 export const RESUMABLE_KINDS: ReadonlySet<string> = new Set<JobKind>(['train', 'ablation']);
 
+/**
+ * Kinds a queue's workers run (`gabn worker`), when the workspace has a queue: they read the shared
+ * data and write only into their run folder. The others write into the workspace itself (synthetic
+ * faces, an imported or exported checkpoint, the demo) and run on the app's machine.
+ */
+export const QUEUE_KIND_NAMES: readonly JobKind[] = [
+  'train',
+  'ablation',
+  'audit',
+  'audit-shard',
+  'group-averages',
+  'train-estimate',
+];
+export const QUEUE_KINDS: ReadonlySet<string> = new Set<string>(QUEUE_KIND_NAMES);
+
 export type Lane = 'training' | 'jobs';
 
 export function laneOf(kind: string): Lane {

@@ -45,9 +45,14 @@ export function isParentMessage(value: unknown): value is ParentMessage {
   return m?.type === 'stop' && (m.reason === 'stop' || m.reason === 'close');
 }
 
+/** The environment variable that tells a job's process which queue worker runs it. */
+export const WORKER_NAME_ENV = 'GABN_WORKER';
+
 /** What a job kind gets to report with while it runs. */
 export interface JobContext {
   readonly runDir: string;
+  /** The queue worker running the job, when a queue runs it (queue/queue-worker.ts). */
+  readonly worker?: string;
   /** Aborted on cancel, and on a stop request (see stopReason). */
   readonly signal: AbortSignal;
   /** Why `signal` was aborted when it was a request to stop after the current step. */

@@ -95,6 +95,19 @@ function statusTime(runDir: string): number | undefined {
   }
 }
 
+/**
+ * A queue worker writes 'running' as it starts the job's process, which takes the folder's lock a
+ * moment later: until then the run is starting, not interrupted.
+ */
+const STARTING_GRACE_MS = 20_000;
+
+function starting(status: RunStatus): boolean {
+  const written = Date.parse(status.updatedAt ?? '');
+  return (
+    status.state === 'running' && status.worker !== undefined && Date.now() - written < STARTING_GRACE_MS
+  );
+}
+
 export interface SyncHooks {
   writeStatus(entry: Entry): void;
   /** A run worked on by another process ended. */
@@ -142,7 +155,7 @@ export function syncEntries(runsDir: string, entries: Map<string, Entry>, hooks:
     const wasActive = known !== undefined && isActive(known.status.state);
     entry.status = disk.status;
     entry.statusTime = time;
-    if (runLockHolder(runDir) === undefined) {
+    if (runLockHolder(runDir) === undefined && !starting(disk.status)) {
       if (disk.status.state === 'running') {
         entry.status = interrupted(disk.status);
         hooks.writeStatus(entry);

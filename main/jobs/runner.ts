@@ -14,26 +14,18 @@
  * - One writer per status.json: a self-reporting kind's worker writes its own while it lives
  *   (kind-traits.ts); the runner writes before it starts and after it is gone.
  */
-import { fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ApiEvents, JobInfo, JobKind, MetricsRecord } from '../api/contract.ts';
-import { childEntry } from '../base/bundle.ts';
 import { GabnError } from '../base/errors.ts';
-import {
-  appendMetrics,
-  appendRunLogText,
-  createRunFolder,
-  newRunId,
-  writeRunResult,
-  writeRunStatus,
-} from '../runs/run-folder.ts';
+import { createRunFolder, newRunId, writeRunResult } from '../runs/run-folder.ts';
 import { runLockHolder } from '../runs/run-lock.ts';
 import { type Entry, isExternal, isSelfReporting, jobInfo, PENDING, queueOrder } from './entry.ts';
-import { jobEnd } from './job-end.ts';
-import { laneOf, RESUMABLE_KINDS, STOPPABLE_KINDS } from './kind-traits.ts';
-import { isWorkerMessage, type ParentMessage, type WorkerMessage } from './protocol.ts';
+import { laneOf, QUEUE_KINDS, RESUMABLE_KINDS, STOPPABLE_KINDS } from './kind-traits.ts';
+import { launchWorker, writeEntryStatus } from './launch.ts';
+import type { ParentMessage } from './protocol.ts';
+import type { JobQueue } from './queue/queue-client.ts';
 import { isActive, removeRunFolder, syncEntries } from './registry.ts';
 
 export interface JobRunnerOptions {
@@ -44,6 +36,13 @@ export interface JobRunnerOptions {
   readonly graceMs?: number;
   /** On close, how long a training run may take to save its resume point (default 8 s). */
   readonly closeGraceMs?: number;
+  /**
+   * A queue whose workers (`gabn worker`, on any machine that sees the runs folder) run the jobs of
+   * the kinds that go there (kind-traits.ts) instead of this process's children (queue-config.ts
+   * says when). The run folders, states and registry are the same; such runs are followed from disk
+   * as other processes' runs are.
+   */
+  readonly queue?: JobQueue;
 }
 
 type Listener<E extends keyof ApiEvents> = (payload: ApiEvents[E]) => void;
@@ -73,8 +72,6 @@ export interface JobRunner {
   close(): Promise<void>;
 }
 
-/** The TypeScript source through tsx's loader, or in the packaged app its bundle (base/bundle.ts). */
-const WORKER = childEntry(new URL('./worker.ts', import.meta.url));
 /** How often runs worked on by other processes are read again while any is active. */
 const EXTERNAL_POLL_MS = 3000;
 
@@ -83,6 +80,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   const concurrency = options.concurrency ?? 1;
   const graceMs = options.graceMs ?? 5000;
   const closeGraceMs = options.closeGraceMs ?? 8000;
+  const queue = options.queue;
+  const onQueue = (kind: string) => queue !== undefined && QUEUE_KINDS.has(kind);
   mkdirSync(runsDir, { recursive: true });
   const entries = new Map<string, Entry>();
   const listeners = new Map<string, Set<(payload: never) => void>>();
@@ -106,15 +105,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     return jobInfo(entry, position >= 0 ? position + 1 : undefined);
   }
 
-  function writeStatus(entry: Entry): void {
-    entry.lastStatusWrite = Date.now();
-    writeRunStatus(entry.runDir, entry.status);
-  }
-
-  function appendLog(entry: Entry, id: string, text: string): void {
-    appendRunLogText(entry.runDir, text);
-    for (const line of text.split('\n')) if (line.trim() !== '') emit('job-log', { id, line });
-  }
+  const writeStatus = writeEntryStatus;
 
   function settle(id: string, entry: Entry): void {
     const finished = info(id, entry);
@@ -132,7 +123,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   // (the app quit or crashed) unless its process still works on it; one left queued waits its turn.
   sync(true);
   for (const entry of entries.values()) {
-    if (entry.status.state === 'queued') entry.adopted = true;
+    // Queued runs of a queue are in the queue already: its workers start them.
+    if (entry.status.state === 'queued' && !onQueue(entry.status.kind)) entry.adopted = true;
   }
 
   function runningIn(lane: string): number {
@@ -144,6 +136,20 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     return entry.after.some((id) => {
       const dep = entries.get(id);
       return dep !== undefined && PENDING.includes(dep.status.state);
+    });
+  }
+
+  /** Hands a queued run to the queue; one the queue refuses (Redis is gone) fails, saying why. */
+  function enqueue(id: string, entry: Entry): void {
+    queue!.add(entry.status.kind, id).catch((error: unknown) => {
+      entry.status = {
+        ...entry.status,
+        state: 'failed',
+        finishedAt: new Date().toISOString(),
+        error: `the queue ${queue!.url} did not take the job: ${(error as Error).message}`,
+      };
+      writeStatus(entry);
+      settle(id, entry);
     });
   }
 
@@ -166,76 +172,21 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   pump();
 
   function launch(id: string, entry: Entry): void {
-    const child = fork(WORKER.file, [entry.runDir], {
-      execArgv: WORKER.execArgv,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: process.env,
+    void launchWorker(entry, {
+      onLine: (line) => emit('job-log', { id, line }),
+      onProgress: (progress) => emit('job-progress', { id, progress }),
+      onMetrics: (values) => emit('job-metrics', { id, record: values as unknown as MetricsRecord }),
+    }).then((end) => {
+      entry.status = end.status;
+      if (end.params) entry.params = end.params;
+      if (end.write) writeStatus(entry);
+      if (entry.status.state === 'succeeded' && entry.result !== undefined)
+        writeRunResult(entry.runDir, entry.result);
+      // Until here the job counts as running: the registry leaves it alone and the queue waits.
+      entry.child = undefined;
+      settle(id, entry);
+      pump();
     });
-    entry.child = child;
-    entry.ending = undefined;
-    entry.error = undefined;
-    entry.result = undefined;
-    const { finishedAt: _f, error: _e, ...rest } = entry.status;
-    // Written before the worker starts: a self-reporting one writes its own from its first step.
-    entry.status = {
-      ...rest,
-      state: 'running',
-      startedAt: new Date().toISOString(),
-      ...(child.pid === undefined ? {} : { pid: child.pid }),
-    };
-    writeStatus(entry);
-    child.stdout?.setEncoding('utf8').on('data', (text: string) => appendLog(entry, id, text));
-    child.stderr?.setEncoding('utf8').on('data', (text: string) => appendLog(entry, id, text));
-    child.on('message', (message: unknown) => {
-      if (isWorkerMessage(message)) handle(id, entry, message);
-    });
-    child.on('error', (error) => {
-      entry.error ??= `the worker could not run: ${error.message}`;
-    });
-    child.on('exit', (code, signal) => {
-      void finish(id, entry, code, signal);
-    });
-  }
-
-  function handle(id: string, entry: Entry, message: WorkerMessage): void {
-    const own = isSelfReporting(entry);
-    switch (message.type) {
-      case 'progress': {
-        entry.status = { ...entry.status, progress: message.progress };
-        // status.json follows at most once a second (a self-reporting worker writes its own).
-        if (!own && Date.now() - entry.lastStatusWrite > 1000) writeStatus(entry);
-        emit('job-progress', { id, progress: message.progress });
-        break;
-      }
-      case 'log':
-        if (own) emit('job-log', { id, line: message.line });
-        else appendLog(entry, id, `${message.line}\n`);
-        break;
-      case 'metrics':
-        if (!own) appendMetrics(entry.runDir, { time: new Date().toISOString(), ...message.values });
-        emit('job-metrics', { id, record: message.values as unknown as MetricsRecord });
-        break;
-      case 'result':
-        entry.result = message.result;
-        break;
-      case 'error':
-        entry.error = message.error.message;
-        break;
-    }
-  }
-
-  async function finish(id: string, entry: Entry, code: number | null, signal: NodeJS.Signals | null) {
-    if (entry.killTimer) clearTimeout(entry.killTimer);
-    const end = await jobEnd(entry, code, signal);
-    entry.status = end.status;
-    if (end.params) entry.params = end.params;
-    if (end.write) writeStatus(entry);
-    if (entry.status.state === 'succeeded' && entry.result !== undefined)
-      writeRunResult(entry.runDir, entry.result);
-    // Until here the job counts as running: the registry leaves it alone and the queue waits.
-    entry.child = undefined;
-    settle(id, entry);
-    pump();
   }
 
   function find(id: string): Entry {
@@ -263,18 +214,22 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         runDir,
         params,
         after,
-        adopted: true,
+        adopted: !onQueue(kind),
         lastStatusWrite: 0,
         waiters: [],
       };
       writeStatus(entry);
       entries.set(id, entry);
+      if (onQueue(kind)) enqueue(id, entry);
       pump();
       return info(id, entry);
     },
     cancel(id) {
       const entry = find(id);
-      if (entry.status.state === 'queued' && entry.adopted) {
+      const onItsQueue = onQueue(entry.status.kind);
+      if (entry.status.state === 'queued' && (entry.adopted || onItsQueue)) {
+        // A worker that takes it after all finds it cancelled and leaves it (queue-worker.ts).
+        if (onItsQueue) void queue!.withdraw(entry.status.kind, id).catch(() => {});
         entry.status = {
           ...entry.status,
           state: 'cancelled',
@@ -283,6 +238,9 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         };
         writeStatus(entry);
         settle(id, entry);
+      } else if (entry.status.state === 'running' && onItsQueue) {
+        // Its worker ends it and writes 'cancelled' (queue-worker.ts); the registry reads it then.
+        void queue!.ask(entry.status.kind, id, 'cancel').catch(() => {});
       } else if (entry.status.state === 'running' && entry.child === undefined) {
         refuse(
           `the run '${id}' is worked on by another process (${runLockHolder(entry.runDir)?.purpose ?? 'gone'})`,
@@ -310,6 +268,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         entry.ending ??= 'stop';
         entry.child.send({ type: 'stop', reason: 'stop' } satisfies ParentMessage);
         entry.status = { ...entry.status, message: 'stopping after the current step' };
+      } else if (onQueue(entry.status.kind)) {
+        // Its worker asks it to stop after the current step, with a resume point.
+        void queue!.ask(entry.status.kind, id, 'stop').catch(() => {});
+        entry.status = { ...entry.status, message: 'stopping after the current step' };
       } else {
         // A run of `gabn train` stops after its current step on SIGINT, as on Ctrl-C.
         const holder = runLockHolder(entry.runDir);
@@ -336,9 +298,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         queuedAt: new Date().toISOString(),
         message: 'queued to resume',
       };
-      entry.adopted = true;
+      entry.adopted = !onQueue(kind);
       entry.result = undefined;
       writeStatus(entry);
+      if (onQueue(kind)) enqueue(id, entry);
       pump();
       return info(id, entry);
     },
@@ -386,6 +349,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         } else this.cancel(id);
       }
       await Promise.all(active.map(([id]) => this.wait(id)));
+      // A queue's jobs are its workers': they go on without the app.
+      await queue?.close();
     },
   };
 }

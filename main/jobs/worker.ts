@@ -10,7 +10,13 @@ import { readRunConfig } from '../runs/run-folder.ts';
 import { acquireRunLock } from '../runs/run-lock.ts';
 import { SELF_REPORTING_KINDS } from './kind-traits.ts';
 import { JOB_KINDS } from './kinds/index.ts';
-import { isParentMessage, type JobContext, type StopReason, type WorkerMessage } from './protocol.ts';
+import {
+  isParentMessage,
+  type JobContext,
+  type StopReason,
+  WORKER_NAME_ENV,
+  type WorkerMessage,
+} from './protocol.ts';
 
 function send(message: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -75,8 +81,10 @@ async function main(): Promise<number> {
     setTimeout(() => process.exit(130), selfReporting ? ORPHAN_GRACE_MS : 2000).unref();
   });
   let lastProgress = 0;
+  const worker = process.env[WORKER_NAME_ENV];
   const context: JobContext = {
     runDir,
+    ...(worker ? { worker } : {}),
     signal: controller.signal,
     stopReason: () => stopReason,
     progress(done, total, message) {

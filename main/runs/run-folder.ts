@@ -96,6 +96,8 @@ export interface RunStatus {
   readonly error?: string;
   /** The process working on it while it is active. */
   readonly pid?: number;
+  /** The queue worker that runs it, or ran it last ("host/pid"), when a queue runs the jobs. */
+  readonly worker?: string;
   readonly training?: TrainingPosition;
 }
 

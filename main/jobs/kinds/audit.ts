@@ -11,7 +11,9 @@ import type { AuditJobParams, AuditJobResult } from '../../api/contract.ts';
 import { loadEngine } from '../../engine/index.ts';
 import { writeAuditPreview, writeAuditSet } from '../../usecases/audit/audit-set.ts';
 import { type AuditRequest, runAudit } from '../../usecases/audit/run-audit.ts';
+import { mergeEmbeddingCaches } from '../../usecases/audit/shards.ts';
 import type { JobContext } from '../protocol.ts';
+import { shardCacheDir } from './audit-shard.ts';
 
 /** The `gabn audit` command that does the same, for the report's provenance. */
 export function equivalentCommand(params: AuditJobParams, out: readonly string[]): string[] {
@@ -47,9 +49,20 @@ export async function runAuditJob(params: AuditJobParams, context: JobContext): 
     ...(params.attentionImages === undefined ? {} : { attentionImages: params.attentionImages }),
     noFaces,
     out,
+    ...(params.shards === undefined ? {} : { cacheDir: shardCacheDir(context.runDir) }),
     everySource: true,
     commandLine: equivalentCommand(params, out),
   };
+  if (params.shards !== undefined) {
+    // A sharded audit: its shards' embeddings, in run folders beside its own, become its cache.
+    const runsDir = path.dirname(context.runDir);
+    const copied = mergeEmbeddingCaches(
+      params.shards.map((id) => shardCacheDir(path.join(runsDir, id))),
+      shardCacheDir(context.runDir),
+    );
+    // What a failed shard left undone, the audit embeds itself (the figures are the same).
+    context.log(`${copied} embeddings from ${params.shards.length} shards`);
+  }
   if (request.checkpoints !== undefined) {
     const engine = await loadEngine();
     context.log(`backend ${engine.backend} (${engine.choice.why})`);

@@ -6,6 +6,7 @@ import type { JobKind } from '../../api/contract.ts';
 import type { JobContext } from '../protocol.ts';
 import { runAblationJob } from './ablation.ts';
 import { runAuditJob } from './audit.ts';
+import { runAuditShardJob } from './audit-shard.ts';
 import { runDemoWorkspaceJob } from './demo-workspace.ts';
 import { runExportCheckpointJob } from './export-checkpoint.ts';
 import { runGroupAveragesJob } from './group-averages.ts';
@@ -23,6 +24,7 @@ export const JOB_KINDS = {
   'demo-workspace': runDemoWorkspaceJob,
   'import-model': runImportModelJob,
   audit: runAuditJob,
+  'audit-shard': runAuditShardJob,
   train: runTrainJob,
   'train-estimate': runTrainEstimateJob,
   ablation: runAblationJob,

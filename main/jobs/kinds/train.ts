@@ -20,5 +20,6 @@ export async function runTrainJob(_params: TrainJobParams, context: JobContext):
     onProgress: (done, total) => context.progress(done, total, 'training steps'),
     onLog: (line) => context.log(line),
     onMetrics: (record) => context.metrics({ ...record }),
+    ...(context.worker === undefined ? {} : { worker: context.worker }),
   });
 }

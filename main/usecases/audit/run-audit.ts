@@ -37,6 +37,8 @@ export interface AuditRequest {
   readonly data?: string;
   /** Add the mirror image's embedding (default true, as insightface). */
   readonly flip?: boolean;
+  /** The embedding cache (default: eval/embeddings.ts's); a sharded audit's holds its shards' embeddings. */
+  readonly cacheDir?: string;
   /** Bootstrap resamples for the 95% intervals (default 1000; 0: none). */
   readonly bootstrap?: number;
   readonly seed?: number;
@@ -166,6 +168,7 @@ async function loadSources(request: AuditRequest, hooks: AuditHooks): Promise<Au
     sources.push(
       await checkpointSource(checkpoint, dataset, {
         flip: request.flip ?? true,
+        ...(request.cacheDir === undefined ? {} : { cacheDir: request.cacheDir }),
         ...(hooks.signal ? { signal: hooks.signal } : {}),
         onProgress: (done, total) => hooks.onProgress?.(phase, done, total),
       }),

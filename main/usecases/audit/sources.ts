@@ -64,6 +64,8 @@ export function datasetHash(dataset: Dataset): string {
 export interface CheckpointSourceOptions {
   /** Add the mirror image's embedding (insightface's default). */
   readonly flip?: boolean;
+  /** The embedding cache (eval/embeddings.ts's default when absent). */
+  readonly cacheDir?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -78,6 +80,7 @@ export async function checkpointSource(
   try {
     const result = await checkpointDistances(embedder, checkpoint, dataset, {
       flip: options.flip ?? true,
+      ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });

@@ -38,6 +38,8 @@ export interface TrainHooks {
    * the run (`interrupted`). Either way the run saves a resume point after its current step.
    */
   readonly stopState?: () => 'stopped' | 'interrupted';
+  /** The queue worker that runs it, written into status.json for the Runs view. */
+  readonly worker?: string;
 }
 
 export interface TrainingSession {
@@ -77,6 +79,7 @@ export function recordStatus(
     progress: { done: where.step, total: totalSteps(session), message },
     message,
     ...(state === 'failed' ? { error: message } : {}),
+    ...(session.hooks.worker === undefined ? {} : { worker: session.hooks.worker }),
     training: {
       epoch: where.epoch,
       stepsPerEpoch: session.stepsPerEpoch,
