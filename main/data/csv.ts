@@ -106,6 +106,15 @@ export function parseCsv(text: string, file: string, onProblem: (problem: GabnEr
   return records;
 }
 
+/** What a refused header is, for its error: the header as given (or that there is none) and its line. */
+export function refusedHeader(records: readonly CsvRecord[]): { message: string; line: number } {
+  const first = records[0];
+  return {
+    message: first === undefined ? 'the file is empty' : `header '${first.fields.join(',').slice(0, 200)}'`,
+    line: first?.line ?? 1,
+  };
+}
+
 /** Header names as compared: trimmed, lower case. */
 export function headerNames(record: CsvRecord | undefined): string[] {
   return record === undefined ? [] : record.fields.map((h) => h.trim().toLowerCase());

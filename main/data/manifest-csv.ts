@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { GabnError } from '../base/errors.ts';
 import { isInside } from '../base/paths.ts';
-import { type CsvRecord, headerNames, parseCsv } from './csv.ts';
+import { type CsvRecord, headerNames, parseCsv, refusedHeader } from './csv.ts';
 import {
   type Dataset,
   type FaceImage,
@@ -106,12 +106,8 @@ export function parseManifestCsv(
   const header = headerNames(records[0]);
   const withLandmarks = header.length === 13 && LANDMARK_COLUMNS.every((c, i) => header[3 + i] === c);
   if (!BASE_COLUMNS.every((c, i) => header[i] === c) || (header.length !== 3 && !withLandmarks)) {
-    const shown = records[0]?.fields.join(',').slice(0, 200);
-    problems.error(records.length === 0 ? 'the file is empty' : `header '${shown}'`, {
-      file,
-      line: records[0]?.line ?? 1,
-      expected: HEADER_FORM,
-    });
+    const { message, line } = refusedHeader(records);
+    problems.error(message, { file, line, expected: HEADER_FORM });
     return [];
   }
   const rows: ManifestRow[] = [];

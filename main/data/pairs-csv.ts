@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { GabnError } from '../base/errors.ts';
-import { headerNames, parseCsv } from './csv.ts';
+import { headerNames, parseCsv, refusedHeader } from './csv.ts';
 import { type Dataset, type FaceImage, type FacePair, ProblemLog } from './dataset.ts';
 import { type ImageFileProblem, imageFileProblem, readListFile } from './list-files.ts';
 import { csvFields, csvPath } from './manifest-csv.ts';
@@ -76,12 +76,8 @@ export function parsePairsCsv(text: string, file: string, base: string, problems
     !(header[0] === 'path1' && header[1] === 'path2' && header[2] === 'same' && header[3] === 'group') ||
     (header.length !== 4 && !hasFold)
   ) {
-    const shown = records[0]?.fields.join(',').slice(0, 200);
-    problems.error(records.length === 0 ? 'the file is empty' : `header '${shown}'`, {
-      file,
-      line: records[0]?.line ?? 1,
-      expected: FORM,
-    });
+    const { message, line } = refusedHeader(records);
+    problems.error(message, { file, line, expected: FORM });
     return [];
   }
   const rows: PairRow[] = [];
