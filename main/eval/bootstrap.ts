@@ -13,6 +13,7 @@
  * NumPy's default linear interpolation (Hyndman & Fan type 7).
  */
 import { GabnError } from '../base/errors.ts';
+import { nextTurn } from '../base/event-loop.ts';
 import { createPrng, type Prng } from '../base/random.ts';
 import { checkConfidence, checkResamples, type Interval, percentileInterval } from '../base/statistics.ts';
 import {
@@ -76,7 +77,7 @@ function makeYielder(signal: AbortSignal | undefined): () => Promise<void> {
   let last = Date.now();
   return async () => {
     if (Date.now() - last >= 25) {
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
       last = Date.now();
     }
     if (signal?.aborted) {

@@ -5,6 +5,7 @@
  * ends the loop after the current step with a resume point; a non-finite loss ends it with the last
  * good checkpoint kept.
  */
+import { nextTurn } from '../../base/event-loop.ts';
 import { learningRateAt } from '../../gabn/optimizer.ts';
 import { epochOrder } from '../../gabn/sampler.ts';
 import { NonFiniteStepError, type StepMetrics, trainStepAsync } from '../../gabn/step/index.ts';
@@ -113,6 +114,8 @@ export async function trainLoop(
       recordMetrics(session, stepRecord(session, metrics, epoch, step, lr, (Date.now() - began) / 1000));
       status('running', epoch, `epoch ${epoch + 1}, step ${k + 1}/${session.stepsPerEpoch}`);
       hooks.onProgress?.(step, total);
+      // A turn for Ctrl-C and the app's Stop: with the images cached, nothing else here yields.
+      await nextTurn();
       if (stopRequested() && k + 1 < session.stepsPerEpoch) {
         checkpoint = await resumePoint(
           `step-${step}.gabn`,

@@ -424,4 +424,28 @@ describe('gabn train and Ctrl-C', () => {
       .map((r) => r.step);
     expect(steps).toEqual([1, 2, 3, 4, 5, 6]);
   });
+
+  it('stops after the current step once the images are cached, not at the end of the epoch', async () => {
+    // From the second epoch on nothing of a step waits on a file: the loop itself must give Ctrl-C
+    // its turn, or the stop waits for the epoch's end.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gabn-train-sigint-cached-'));
+    const configFile = path.join(dir, 'config.json');
+    writeFileSync(configFile, JSON.stringify({ ...config, epochs: 3, batchSize: 4 }));
+    const out = path.join(dir, 'run');
+    const child = spawn(
+      process.execPath,
+      ['bin/gabn.js', 'train', '--preset', 'gabn', '--config', configFile, '--data', data, '--out', out],
+      { env: { ...process.env, GABN_BACKEND: 'wasm' }, stdio: ['ignore', 'ignore', 'ignore'] },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const epochDone = () =>
+      existsSync(path.join(out, 'metrics.jsonl')) && metrics(out).some((r) => r.type === 'epoch');
+    await expect.poll(epochDone, { timeout: 120_000, interval: 100 }).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const stopped = status(out);
+    expect(stopped.state).toBe('stopped');
+    // 4 steps an epoch: stopped inside the second epoch, with a step resume point.
+    expect(stopped.checkpoint).toMatch(/^checkpoints\/step-[5-7]\.gabn$/);
+  }, 240_000);
 });
