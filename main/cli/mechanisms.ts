@@ -6,15 +6,24 @@
 import { GabnError } from '../base/errors.ts';
 import { loadEngine } from '../engine/index.ts';
 import type { Estimate } from '../report/report-model.ts';
-import { describeMechanisms, measureCheckpointMechanisms } from '../usecases/training/mechanisms.ts';
+import {
+  describeMechanisms,
+  MECHANISM_PROBES_PER_GROUP,
+  measureCheckpointMechanisms,
+} from '../usecases/training/mechanisms.ts';
 import { formatOptions, parseArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
 
-const USAGE = 'gabn mechanisms --checkpoint C.gabn --data TRAIN [--json]';
+const USAGE = 'gabn mechanisms --checkpoint C.gabn --data TRAIN [--probes N] [--json]';
+const MAX_PROBES = 1000;
 
 const options = {
   checkpoint: { type: 'string', description: 'a checkpoint of a run, with its identity head (<name>.gabn)' },
   data: { type: 'string', description: 'the training set it was trained on (its probe images)' },
+  probes: {
+    type: 'number',
+    description: `probe images per group (default ${MECHANISM_PROBES_PER_GROUP}, what runs record; more narrows the intervals)`,
+  },
   json: { type: 'boolean', description: 'print the figures as JSON (the metrics.jsonl mechanisms object)' },
 } as const;
 
@@ -27,7 +36,7 @@ function shown(e: Estimate, digits = 3): string {
 export const mechanismsCommand: CliCommand = {
   path: ['mechanisms'],
   summary: "measure a run's checkpoint: discriminator accuracy, attention spread, GAM distance, confidence",
-  usage: `${USAGE}\n\nThe figures a run records after every epoch, measured on a saved checkpoint: the discriminator's\naccuracy on the probe GAMs (chance 1/G; n/a without a discriminator), each group's mass fraction,\nentropy, lattice share and confidence with 95% intervals, and the total variation distance between\nthe groups' average GAMs. For an epoch checkpoint they equal what its epoch recorded.\n\nOptions:\n${formatOptions(options)}`,
+  usage: `${USAGE}\n\nThe figures a run records after every epoch, measured on a saved checkpoint: the discriminator's\naccuracy on the probe GAMs (chance 1/G; n/a without a discriminator), each group's mass fraction,\nentropy, lattice share and confidence with 95% intervals, and the total variation distance between\nthe groups' average GAMs with its interval. For an epoch checkpoint, with the default probe set,\nthey equal what its epoch recorded.\n\nOptions:\n${formatOptions(options)}`,
   async run(args, context) {
     const { options: o, positionals } = parseArgs(args, options);
     if (positionals.length > 0)
@@ -37,8 +46,14 @@ export const mechanismsCommand: CliCommand = {
         throw new GabnError('usage', `gabn mechanisms needs --${name}`, { expected: USAGE });
       }
     }
+    const probes = (o.probes as number | undefined) ?? MECHANISM_PROBES_PER_GROUP;
+    if (!(Number.isInteger(probes) && probes >= 1 && probes <= MAX_PROBES)) {
+      throw new GabnError('usage', `--probes ${probes} is out of range`, {
+        expected: `a whole number in [1, ${MAX_PROBES}]`,
+      });
+    }
     await loadEngine();
-    const m = await measureCheckpointMechanisms(o.checkpoint as string, o.data as string);
+    const m = await measureCheckpointMechanisms(o.checkpoint as string, o.data as string, probes);
     if (o.json === true) {
       context.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
       return 0;

@@ -15,8 +15,14 @@
  * values.
  */
 import { GabnError } from '../base/errors.ts';
-import { createPrng } from '../base/random.ts';
-import { bootstrapMean, type MeanWithInterval } from '../base/statistics.ts';
+import { createPrng, type Prng } from '../base/random.ts';
+import {
+  bootstrapMean,
+  checkConfidence,
+  checkResamples,
+  type MeanWithInterval,
+  percentileInterval,
+} from '../base/statistics.ts';
 
 /**
  * Relative slack on "cumulative sum ≥ share·total": sums of float32 values in float64 may round
@@ -247,4 +253,67 @@ export function meanPairwiseDistance(averageMaps: readonly ArrayLike<number>[]):
     }
   }
   return pairs === 0 ? Number.NaN : total / pairs;
+}
+
+/**
+ * `meanPairwiseDistance` of the groups' average maps (each map divided by its own maximum, as a
+ * group's average map is) with a basic-bootstrap interval: each resample redraws every group's maps
+ * with replacement and recomputes the distance.
+ *
+ * The distance between averages of a few noisy maps is biased upward (noise adds to |p − q| and
+ * never cancels there), so the resampled distances sit above the estimate, and a percentile interval
+ * can miss the estimate altogether. The basic interval [2d − q_hi, 2d − q_lo] reflects their spread
+ * around the estimate instead, which also corrects for that bias; it is clipped to [0, 1], where the
+ * distance lives. All-zero maps are left out, as the group statistics leave them out; fewer than two
+ * groups with a map give NaN.
+ */
+export function pairwiseDistanceWithInterval(
+  groupMaps: readonly (readonly ArrayLike<number>[])[],
+  prng: Prng,
+  resamples = 2000,
+  confidence = 0.95,
+): MeanWithInterval {
+  checkResamples(resamples);
+  checkConfidence(confidence);
+  const groups = groupMaps.map(peakNormalised).filter((maps) => maps.length > 0);
+  const none = { mean: Number.NaN, interval: { lower: Number.NaN, upper: Number.NaN } };
+  if (groups.length < 2) return none;
+  const pixels = groups[0]![0]!.length;
+  if (groups.some((maps) => maps.some((map) => map.length !== pixels))) {
+    throw new GabnError('internal', 'attention maps of different sizes compared', {
+      expected: 'maps of one size',
+    });
+  }
+  const averageOf = (maps: readonly Float64Array[], pick: (n: number) => number) => {
+    const sum = new Float64Array(pixels);
+    for (let k = 0; k < maps.length; k++) {
+      const map = maps[pick(k)]!;
+      for (let i = 0; i < pixels; i++) sum[i]! += map[i]!;
+    }
+    return sum;
+  };
+  const estimate = meanPairwiseDistance(groups.map((maps) => averageOf(maps, (k) => k)));
+  const distances = new Float64Array(resamples);
+  for (let b = 0; b < resamples; b++) {
+    distances[b] = meanPairwiseDistance(
+      groups.map((maps) => averageOf(maps, () => prng.int(0, maps.length - 1))),
+    );
+  }
+  const spread = percentileInterval(distances, confidence);
+  const clip = (v: number) => Math.min(1, Math.max(0, v));
+  return {
+    mean: estimate,
+    interval: { lower: clip(2 * estimate - spread.upper), upper: clip(2 * estimate - spread.lower) },
+  };
+}
+
+/** A group's maps, each divided by its own maximum; all-zero maps left out. */
+function peakNormalised(maps: readonly ArrayLike<number>[]): Float64Array[] {
+  return maps.flatMap((map) => {
+    checkMap(map);
+    let max = 0;
+    for (let i = 0; i < map.length; i++) max = Math.max(max, map[i]!);
+    if (max === 0) return [];
+    return [Float64Array.from(map, (v) => v / max)];
+  });
 }

@@ -27,7 +27,7 @@ import { readRunStatus } from '../runs/run-folder.ts';
 import { MAX_RESAMPLES, reportProvenance } from './audit/run-audit.ts';
 import { checkpointSource } from './audit/sources.ts';
 import { REPORT_WRITERS } from './audit/writers.ts';
-import { mechanismSummary } from './training/mechanisms.ts';
+import { gamDistanceEstimate, mechanismSummary } from './training/mechanisms.ts';
 import type { Mechanisms } from './training/records.ts';
 import { type NewRun, resumeRun, startRun } from './training/training-run.ts';
 
@@ -282,7 +282,7 @@ function withInterval(e: Estimate | null | undefined, digits = 3): string {
 /**
  * The mechanism figures of every run side by side (ablation.html): the discriminator's accuracy on
  * the probe GAMs, each group's attention mass fraction and mean confidence, the GAM distance and the
- * confidence gap, each mean with its 95% interval.
+ * confidence gap, each with its 95% interval but the gap.
  */
 export function mechanismTable(rows: readonly AblationRow[], labels: readonly string[]): TextTable {
   const groups = [...new Set(rows.flatMap((r) => Object.keys(r.mechanisms?.groups ?? {})))];
@@ -307,7 +307,7 @@ export function mechanismTable(rows: readonly AblationRow[], labels: readonly st
             ? `${withInterval(m.discriminatorAccuracy)} (chance ${formatNumber(m.chance, 3)})`
             : '—',
           ...groups.map((g) => withInterval(m?.groups[g]?.massFraction)),
-          m?.gamDistance == null ? '—' : formatNumber(m.gamDistance, 3),
+          withInterval(m ? gamDistanceEstimate(m) : null),
           ...groups.map((g) => withInterval(m?.groups[g]?.confidence)),
           gap === null ? '—' : formatNumber(gap, 3),
         ],

@@ -138,6 +138,11 @@ describe('an ablation grid on a queue, in the browser host', () => {
         ['gabn', '1'],
         ['gabn', '2'],
       ]);
+      // Each run's GAM distance with its interval (the second last column).
+      const distances = await page.$$eval('[data-testid="ablations"] table.table4 tbody tr', (trs) =>
+        trs.map((tr) => Array.from(tr.querySelectorAll('td')).at(-2)?.textContent?.trim() ?? ''),
+      );
+      for (const cell of distances) expect(cell).toMatch(/^0\.\d{3} \[0\.\d{3}, [01]\.\d{3}\]$/);
       expect(await page.textContent('[data-testid="queue"]')).toContain(redis!.url);
       await page.screenshot({ path: path.join(SHOTS, 'queue-runs-workers.png'), fullPage: true });
       expect(problems).toEqual([]);

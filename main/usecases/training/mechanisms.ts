@@ -6,7 +6,7 @@
  * - GAM-CT: the discriminator's accuracy on the probe GAMs, which it aims to bring down to 1/G;
  * - GAM-SFRE: each group's attention mass fraction, entropy and lattice share, the lowest group's mass
  *   fraction being the one it aims to raise (Fig. 1 b→c);
- * - consistency: the mean total variation distance between the groups' average GAMs;
+ * - consistency: the mean total variation distance between the groups' average GAMs, with an interval;
  * - confidence balance: each group's mean P_max (Eq. 5's confidence) and mean probability of the
  *   image's own identity (Fig. 3's), whose gap between groups the loss aims to narrow.
  *
@@ -21,7 +21,7 @@ import { bootstrapMean, type MeanWithInterval } from '../../base/statistics.ts';
 import type { Dataset } from '../../data/dataset.ts';
 import { loadAlignedImage } from '../../data/image.ts';
 import { tf } from '../../engine/tf.ts';
-import { GroupAttentionAccumulator, meanPairwiseDistance } from '../../eval/attention-stats.ts';
+import { GroupAttentionAccumulator, pairwiseDistanceWithInterval } from '../../eval/attention-stats.ts';
 import {
   DEFAULT_SCALE,
   gradientAttentionMapWithCosines,
@@ -156,6 +156,7 @@ export async function measureMechanisms(network: MeasuredNetwork, probe: ProbeIm
   const geometry =
     network.stride === undefined ? undefined : { height: size, width: size, stride: network.stride };
   const attention = network.groups.map(() => new GroupAttentionAccumulator(geometry));
+  const maps: Float32Array[][] = network.groups.map(() => []);
   const confidences: number[][] = network.groups.map(() => []);
   const targets: number[][] = network.groups.map(() => []);
   const correct: number[] = [];
@@ -165,22 +166,20 @@ export async function measureMechanisms(network: MeasuredNetwork, probe: ProbeIm
     for (let k = 0; k < to - from; k++) {
       const group = probe.groups[from + k]!;
       attention[group]!.add(reading.maps[k]!);
+      maps[group]!.push(reading.maps[k]!);
       confidences[group]!.push(reading.pMax[k]!);
       targets[group]!.push(reading.pTarget[k]!);
       if (reading.predicted) correct.push(reading.predicted[k] === group ? 1 : 0);
     }
   }
   const groups: Record<string, GroupMechanisms> = {};
-  const averages: Float32Array[] = [];
   network.groups.forEach((name, k) => {
     // Each group and figure its own generator: the same maps give the same intervals.
     const stats = attention[k]!.result({ seed: SEED + 5 * k, resamples: RESAMPLES });
     const mean = (values: number[], stream: number) =>
       estimate(bootstrapMean(values, createPrng(SEED + 5 * k + stream), RESAMPLES));
-    const images = confidences[k]!.length;
-    if (images > stats.empty) averages.push(stats.averageMap);
     groups[name] = {
-      images,
+      images: confidences[k]!.length,
       massFraction: estimate(stats.massFraction),
       entropy: estimate(stats.entropy),
       latticeShare: stats.lattice ? estimate(stats.lattice.share) : toEstimate(Number.NaN, null),
@@ -188,14 +187,15 @@ export async function measureMechanisms(network: MeasuredNetwork, probe: ProbeIm
       targetProbability: mean(targets[k]!, 4),
     };
   });
-  const distance = meanPairwiseDistance(averages);
+  const distance = estimate(pairwiseDistanceWithInterval(maps, createPrng(SEED + 5 * g + 1), RESAMPLES));
   return {
     probesPerGroup: probe.perGroup,
     discriminatorAccuracy: network.discriminator
       ? estimate(bootstrapMean(correct, createPrng(SEED + 5 * g), RESAMPLES))
       : null,
     chance: 1 / g,
-    gamDistance: Number.isFinite(distance) ? distance : null,
+    gamDistance: distance.value,
+    gamDistanceInterval: distance.value === null ? null : distance.interval,
     groups,
   };
 }
@@ -256,9 +256,13 @@ export async function measureRunMechanisms(
 /**
  * The mechanism figures of a saved checkpoint of a run, after the fact: its network, head and
  * discriminator on the probe set of the training set `data` it was trained on (the same identities).
- * For an epoch checkpoint they are the figures its epoch recorded.
+ * For an epoch checkpoint they are the figures its epoch recorded (with the default `perGroup`).
  */
-export async function measureCheckpointMechanisms(dir: string, data: string): Promise<Mechanisms> {
+export async function measureCheckpointMechanisms(
+  dir: string,
+  data: string,
+  perGroup = MECHANISM_PROBES_PER_GROUP,
+): Promise<Mechanisms> {
   const set = loadTrainingSet(data);
   const checkpoint = await loadCheckpoint(dir);
   try {
@@ -281,7 +285,7 @@ export async function measureCheckpointMechanisms(dir: string, data: string): Pr
       dispose: () => {},
     });
     const size = embedder.inputSize;
-    const probe = await loadProbe(set, size, (i) => loadAlignedImage(set.dataset.images[i]!, size));
+    const probe = await loadProbe(set, size, (i) => loadAlignedImage(set.dataset.images[i]!, size), perGroup);
     const config = checkpoint.provenance?.config as { gamScale?: unknown } | undefined;
     return await measureMechanisms(
       {
@@ -322,6 +326,11 @@ export function mechanismSummary(m: Mechanisms): MechanismSummary {
   return { lowest, confidenceGap };
 }
 
+/** The GAM distance with its interval (none in records written before it was measured). */
+export function gamDistanceEstimate(m: Mechanisms): Estimate {
+  return { value: m.gamDistance, interval: m.gamDistance === null ? null : (m.gamDistanceInterval ?? null) };
+}
+
 /** One line of log.txt and of `gabn ablate`'s table. */
 export function describeMechanisms(m: Mechanisms): string {
   const f = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : v.toFixed(3));
@@ -332,5 +341,9 @@ export function describeMechanisms(m: Mechanisms): string {
   const mass = lowest
     ? `lowest mass fraction ${f(lowest.massFraction.value)} (${lowest.group})`
     : 'no mass fraction';
-  return `${d}; ${mass}; GAM distance ${f(m.gamDistance)}; confidence gap ${f(confidenceGap)}`;
+  const interval = m.gamDistanceInterval;
+  const distance = interval
+    ? `${f(m.gamDistance)} [${f(interval.lower)}, ${f(interval.upper)}]`
+    : f(m.gamDistance);
+  return `${d}; ${mass}; GAM distance ${distance}; confidence gap ${f(confidenceGap)}`;
 }

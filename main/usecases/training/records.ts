@@ -88,6 +88,11 @@ export interface Mechanisms {
   readonly chance: number;
   /** Mean over group pairs of the total variation distance between the groups' average GAMs, in [0, 1]. */
   readonly gamDistance: number | null;
+  /**
+   * Its 95% basic-bootstrap interval over each group's probe images (eval/attention-stats.ts says
+   * why basic); absent in records written before it was measured.
+   */
+  readonly gamDistanceInterval?: Estimate['interval'];
   readonly groups: Record<string, GroupMechanisms>;
 }
 

@@ -99,11 +99,13 @@ describe('gabn ablate', () => {
       'confidence gap',
     ])
       expect(html).toContain(`<th scope="col">${column}</th>`);
-    const gamDistance = figures.rows[0].mechanisms.gamDistance.toFixed(3);
-    expect(html).toContain(`<td>${gamDistance}</td>`);
+    const { gamDistance: distanceValue, gamDistanceInterval: distanceInterval } = figures.rows[0].mechanisms;
+    const gamDistance = distanceValue.toFixed(3);
+    const distanceBounds = `[${distanceInterval.lower.toFixed(3)}, ${distanceInterval.upper.toFixed(3)}]`;
+    expect(html).toContain(`<td>${gamDistance} ${distanceBounds}</td>`);
     expect(first.stdout).toMatch(/baseline\s+seed 1\s+Avg \d+\.\d\d\s+STD/);
     expect(first.stdout).toContain(`no discriminator; lowest mass fraction 0.`);
-    expect(first.stdout).toContain(`GAM distance ${gamDistance}`);
+    expect(first.stdout).toContain(`GAM distance ${gamDistance} ${distanceBounds}`);
 
     // Again: the completed runs are reused, not trained again.
     const again = ablate(out);

@@ -214,6 +214,8 @@ describe('the mechanism figures on a probe set', () => {
     const [a, b, c] = [average(0), average(1), average(2)];
     expect(m.gamDistance!).toBeCloseTo((tv(a, b) + tv(a, c) + tv(b, c)) / 3, 6);
     expect(m.gamDistance!).toBeGreaterThan(0);
+    const { lower, upper } = m.gamDistanceInterval!;
+    expect(0 <= lower! && lower! < upper! && upper! <= 1).toBe(true);
   });
 
   it('gives a distance of 0 when every group holds the same images, and no accuracy without a discriminator', async () => {
@@ -229,6 +231,7 @@ describe('the mechanism figures on a probe set', () => {
     const m = await measureMechanisms(withoutDiscriminator, same);
     expect(m.discriminatorAccuracy).toBeNull();
     expect(m.gamDistance).toBe(0);
+    expect(m.gamDistanceInterval).toEqual({ lower: 0, upper: 0 });
     expect(m.groups['group-a']!.confidence.value).toBe(m.groups['group-c']!.confidence.value);
   });
 });

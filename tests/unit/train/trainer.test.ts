@@ -177,6 +177,7 @@ describe('a training run', () => {
       for (const g of Object.values(m.groups)) expect(g.images).toBe(4);
       expect(m.gamDistance!).toBeGreaterThan(0);
       expect(m.gamDistance!).toBeLessThanOrEqual(1);
+      expect(m.gamDistanceInterval!.lower!).toBeLessThanOrEqual(m.gamDistanceInterval!.upper!);
     }
     const recorded = epochs.find((r) => r.epoch === 2)!.mechanisms;
     const dir = path.join(whole.runDir, 'checkpoints', 'epoch-2.gabn');
@@ -192,6 +193,24 @@ describe('a training run', () => {
     );
     expect(cli.status, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toEqual(JSON.parse(JSON.stringify(recorded)));
+    // A smaller probe set: the first images of each group's evenly spaced ones, other figures.
+    const fewer = spawnSync(
+      process.execPath,
+      ['bin/gabn.js', 'mechanisms', '--checkpoint', dir, '--data', data, '--probes', '2', '--json'],
+      { encoding: 'utf8', env: { ...process.env, GABN_BACKEND: 'cpu' } },
+    );
+    expect(fewer.status, fewer.stderr).toBe(0);
+    const two = JSON.parse(fewer.stdout) as Mechanisms;
+    expect(two.probesPerGroup).toBe(2);
+    for (const g of Object.values(two.groups)) expect(g.images).toBe(2);
+    expect(two.gamDistance).not.toBe((recorded as Mechanisms).gamDistance);
+    const refused = spawnSync(
+      process.execPath,
+      ['bin/gabn.js', 'mechanisms', '--checkpoint', dir, '--data', data, '--probes', '0'],
+      { encoding: 'utf8' },
+    );
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain('--probes 0 is out of range (expected a whole number in [1, 1000])');
   });
 
   it('validates each epoch as the audit would its checkpoint, and the checkpoint carries the figures', async () => {
