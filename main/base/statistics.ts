@@ -55,6 +55,16 @@ export function percentileInterval(values: ArrayLike<number>, confidence = 0.95)
   };
 }
 
+/**
+ * The basic (reverse percentile) bootstrap interval of `estimate` from its resampled values:
+ * [2θ − q_hi, 2θ − q_lo]. Where a plug-in estimate is biased, its resamples carry the bias once more;
+ * reflecting them around the estimate corrects for it, where a percentile interval would not.
+ */
+export function basicInterval(estimate: number, resampled: ArrayLike<number>, confidence = 0.95): Interval {
+  const spread = percentileInterval(resampled, confidence);
+  return { lower: 2 * estimate - spread.upper, upper: 2 * estimate - spread.lower };
+}
+
 export function checkResamples(resamples: number): number {
   if (!(Number.isInteger(resamples) && resamples >= 1)) {
     throw new GabnError(

@@ -17,11 +17,11 @@
 import { GabnError } from '../base/errors.ts';
 import { createPrng, type Prng } from '../base/random.ts';
 import {
+  basicInterval,
   bootstrapMean,
   checkConfidence,
   checkResamples,
   type MeanWithInterval,
-  percentileInterval,
 } from '../base/statistics.ts';
 
 /**
@@ -299,12 +299,9 @@ export function pairwiseDistanceWithInterval(
       groups.map((maps) => averageOf(maps, () => prng.int(0, maps.length - 1))),
     );
   }
-  const spread = percentileInterval(distances, confidence);
+  const { lower, upper } = basicInterval(estimate, distances, confidence);
   const clip = (v: number) => Math.min(1, Math.max(0, v));
-  return {
-    mean: estimate,
-    interval: { lower: clip(2 * estimate - spread.upper), upper: clip(2 * estimate - spread.lower) },
-  };
+  return { mean: estimate, interval: { lower: clip(lower), upper: clip(upper) } };
 }
 
 /** A group's maps, each divided by its own maximum; all-zero maps left out. */

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createPrng } from '../../../main/base/random.ts';
-import { bootstrapMean, percentileInterval, quantileSorted } from '../../../main/base/statistics.ts';
+import {
+  basicInterval,
+  bootstrapMean,
+  percentileInterval,
+  quantileSorted,
+} from '../../../main/base/statistics.ts';
 import { sequence } from '../gabn/gam-networks.ts';
 
 describe('percentile intervals', () => {
@@ -14,6 +19,17 @@ describe('percentile intervals', () => {
     expect(quantileSorted([1, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY], 0.975)).toBe(
       Number.POSITIVE_INFINITY,
     );
+  });
+});
+
+describe('basic bootstrap intervals', () => {
+  it('reflect the percentile interval of the resamples around the estimate', () => {
+    // Resamples 1..4 around an estimate of 2: percentile [1.075, 3.925], basic [0.075, 2.925].
+    const interval = basicInterval(2, [4, 1, 3, 2]);
+    expect(interval.lower).toBeCloseTo(0.075, 14);
+    expect(interval.upper).toBeCloseTo(2.925, 14);
+    // Resamples biased upward by 1 around an unbiased estimate of 0: the basic interval sits below.
+    expect(basicInterval(0, [1, 1.5, 2]).upper).toBeLessThan(0);
   });
 });
 
