@@ -5,6 +5,7 @@
  */
 import { GabnError } from '../base/errors.ts';
 import { loadEngine } from '../engine/index.ts';
+import { MAX_MECHANISM_PROBES } from '../gabn/training-config.ts';
 import type { Estimate } from '../report/report-model.ts';
 import {
   describeMechanisms,
@@ -15,14 +16,13 @@ import { formatOptions, parseArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
 
 const USAGE = 'gabn mechanisms --checkpoint C.gabn --data TRAIN [--probes N] [--json]';
-const MAX_PROBES = 1000;
 
 const options = {
   checkpoint: { type: 'string', description: 'a checkpoint of a run, with its identity head (<name>.gabn)' },
   data: { type: 'string', description: 'the training set it was trained on (its probe images)' },
   probes: {
     type: 'number',
-    description: `probe images per group (default ${MECHANISM_PROBES_PER_GROUP}, what runs record; more narrows the intervals)`,
+    description: `probe images per group (default: as many as the checkpoint's run measured on, else ${MECHANISM_PROBES_PER_GROUP}; more narrows the intervals)`,
   },
   json: { type: 'boolean', description: 'print the figures as JSON (the metrics.jsonl mechanisms object)' },
 } as const;
@@ -36,7 +36,7 @@ function shown(e: Estimate, digits = 3): string {
 export const mechanismsCommand: CliCommand = {
   path: ['mechanisms'],
   summary: "measure a run's checkpoint: discriminator accuracy, attention spread, GAM distance, confidence",
-  usage: `${USAGE}\n\nThe figures a run records after every epoch, measured on a saved checkpoint: the discriminator's\naccuracy on the probe GAMs (chance 1/G; n/a without a discriminator), each group's mass fraction,\nentropy, lattice share and confidence with 95% intervals, and the total variation distance between\nthe groups' average GAMs with its interval. For an epoch checkpoint, with the default probe set,\nthey equal what its epoch recorded.\n\nOptions:\n${formatOptions(options)}`,
+  usage: `${USAGE}\n\nThe figures a run records after every epoch, measured on a saved checkpoint: the discriminator's\naccuracy on the probe GAMs (chance 1/G; n/a without a discriminator), each group's mass fraction,\nentropy, lattice share and confidence with 95% intervals, and the total variation distance between\nthe groups' average GAMs with its interval. For an epoch checkpoint, on its run's probe set (the\ndefault), they equal what its epoch recorded.\n\nOptions:\n${formatOptions(options)}`,
   async run(args, context) {
     const { options: o, positionals } = parseArgs(args, options);
     if (positionals.length > 0)
@@ -46,10 +46,13 @@ export const mechanismsCommand: CliCommand = {
         throw new GabnError('usage', `gabn mechanisms needs --${name}`, { expected: USAGE });
       }
     }
-    const probes = (o.probes as number | undefined) ?? MECHANISM_PROBES_PER_GROUP;
-    if (!(Number.isInteger(probes) && probes >= 1 && probes <= MAX_PROBES)) {
+    const probes = o.probes as number | undefined;
+    if (
+      probes !== undefined &&
+      !(Number.isInteger(probes) && probes >= 1 && probes <= MAX_MECHANISM_PROBES)
+    ) {
       throw new GabnError('usage', `--probes ${probes} is out of range`, {
-        expected: `a whole number in [1, ${MAX_PROBES}]`,
+        expected: `a whole number in [1, ${MAX_MECHANISM_PROBES}]`,
       });
     }
     await loadEngine();

@@ -9,7 +9,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { GabnError } from '../base/errors.ts';
-import { mergeConfig, parseOverride, type TrainingConfig, validateConfig } from './training-config.ts';
+import {
+  DEFAULT_MECHANISM_PROBES,
+  mergeConfig,
+  parseOverride,
+  type TrainingConfig,
+  validateConfig,
+} from './training-config.ts';
 
 /** The paper's setting (§4.1): ArcFace ResNet-34, SGD 0.9 / 5e-4, lr 0.1 ÷10 at epochs 9, 15, 20, 30 epochs, batch 200. */
 const PAPER: TrainingConfig = {
@@ -24,6 +30,7 @@ const PAPER: TrainingConfig = {
   modules: { gamCt: false, sfre: false, randomErase: false, confidenceBalance: false },
   objective: 'decoupled',
   gamScale: 64,
+  mechanismProbes: DEFAULT_MECHANISM_PROBES,
   erase: { count: 3, maxHeight: 16, maxWidth: 16, centres: 'raw' },
   confidence: { threshold: 0.7, lambda: 1 },
   adversarial: { lambda: 1 },

@@ -18,6 +18,10 @@ import {
   type z,
 } from '../base/validation.ts';
 
+/** Probe images per group for the mechanism figures a run measures after every epoch. */
+export const DEFAULT_MECHANISM_PROBES = 16;
+export const MAX_MECHANISM_PROBES = 1000;
+
 const MODULES = record({
   /** GAM consistency training (Eq. 3-4): the discriminator and L_adv. */
   gamCt: flag(),
@@ -62,6 +66,11 @@ export const TRAINING_CONFIG = record({
   objective: oneOf(['paper', 'decoupled']),
   /** s of P = softmax(s·cos θ) in the GAM (Eq. 1). */
   gamScale: numberIn(0, 1024, { minExclusive: true }),
+  /**
+   * Probe images per group for the mechanism figures after every epoch (docs/training.md): more
+   * narrows their intervals and costs a GAM pass per image; 0 measures none.
+   */
+  mechanismProbes: integerIn(0, MAX_MECHANISM_PROBES).default(DEFAULT_MECHANISM_PROBES),
   erase: record({
     count: integerIn(0, 10000),
     maxHeight: integerIn(1, 1024),

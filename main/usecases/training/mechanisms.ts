@@ -29,6 +29,7 @@ import {
   splitNormalised,
 } from '../../gabn/gam.ts';
 import { confidence } from '../../gabn/losses.ts';
+import { DEFAULT_MECHANISM_PROBES } from '../../gabn/training-config.ts';
 import type { AttributionModel } from '../../models/attribution-model.ts';
 import { loadCheckpoint } from '../../models/checkpoint.ts';
 import { type Discriminator, discriminatorForward } from '../../models/discriminator.ts';
@@ -42,8 +43,8 @@ import { log, type TrainingSession } from './session.ts';
 import { loadTrainingSet, type TrainingSet } from './training-data.ts';
 import { liveEmbedder } from './validation.ts';
 
-/** Probe images per group: enough for an interval, a second or so beside an epoch. */
-export const MECHANISM_PROBES_PER_GROUP = 16;
+/** Probe images per group by default: enough for an interval, a second or so beside an epoch. */
+export const MECHANISM_PROBES_PER_GROUP = DEFAULT_MECHANISM_PROBES;
 /** Images per GAM pass (eval mode: the images do not interact, so this only bounds memory). */
 const PROBE_BATCH = 16;
 const RESAMPLES = 2000;
@@ -228,9 +229,15 @@ export async function measureRunMechanisms(
   epoch: number,
 ): Promise<Mechanisms | undefined> {
   const { set, config, state } = session;
+  if (config.mechanismProbes === 0) return undefined;
   try {
     const size = config.model.inputSize;
-    const probe = await loadProbe(set, size, (i) => session.cache.get(set.dataset.images[i]!, size));
+    const probe = await loadProbe(
+      set,
+      size,
+      (i) => session.cache.get(set.dataset.images[i]!, size),
+      config.mechanismProbes,
+    );
     if (probe.labels.length === 0) return undefined;
     const embedder = liveEmbedder(state.train, set, config);
     return await measureMechanisms(
@@ -256,12 +263,13 @@ export async function measureRunMechanisms(
 /**
  * The mechanism figures of a saved checkpoint of a run, after the fact: its network, head and
  * discriminator on the probe set of the training set `data` it was trained on (the same identities).
- * For an epoch checkpoint they are the figures its epoch recorded (with the default `perGroup`).
+ * For an epoch checkpoint they are the figures its epoch recorded: by default it measures on as many
+ * probe images per group as its run did.
  */
 export async function measureCheckpointMechanisms(
   dir: string,
   data: string,
-  perGroup = MECHANISM_PROBES_PER_GROUP,
+  probesPerGroup?: number,
 ): Promise<Mechanisms> {
   const set = loadTrainingSet(data);
   const checkpoint = await loadCheckpoint(dir);
@@ -285,8 +293,15 @@ export async function measureCheckpointMechanisms(
       dispose: () => {},
     });
     const size = embedder.inputSize;
+    const config = checkpoint.provenance?.config as
+      | { gamScale?: unknown; mechanismProbes?: unknown }
+      | undefined;
+    // By default the probe set its run measured on (a run that measured none: the default's).
+    const recorded = config?.mechanismProbes;
+    const perGroup =
+      probesPerGroup ??
+      (typeof recorded === 'number' && recorded > 0 ? recorded : MECHANISM_PROBES_PER_GROUP);
     const probe = await loadProbe(set, size, (i) => loadAlignedImage(set.dataset.images[i]!, size), perGroup);
-    const config = checkpoint.provenance?.config as { gamScale?: unknown } | undefined;
     return await measureMechanisms(
       {
         model: embedder.model,

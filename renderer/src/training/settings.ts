@@ -29,6 +29,7 @@ export const SETTING_LABELS: Readonly<Record<string, string>> = {
   'modules.confidenceBalance': 'Confidence balance (Eq. 5)',
   objective: 'Objective (Eq. 7-8)',
   gamScale: 'GAM scale s (Eq. 1)',
+  mechanismProbes: 'Probe images per group (mechanism figures; 0: none)',
   'erase.count': 'Masks N_mask',
   'erase.maxHeight': 'Mask height h_mask',
   'erase.maxWidth': 'Mask width w_mask',

@@ -314,6 +314,21 @@ describe('a training run', () => {
     expect(existsSync(path.join(outcome.runDir, 'checkpoints', 'epoch-2.gabn'))).toBe(false);
   });
 
+  it('measures on as many probe images per group as its setting says, or none', async () => {
+    const probed = (name: string, probes: number) =>
+      startRun({ ...run(name, false), config: { ...config, epochs: 1, mechanismProbes: probes } });
+    const two = await probed('two-probes', 2);
+    const m = metrics(two.runDir).find((r) => r.type === 'epoch')!.mechanisms as Mechanisms;
+    expect(m.probesPerGroup).toBe(2);
+    for (const g of Object.values(m.groups)) expect(g.images).toBe(2);
+    // gabn mechanisms then measures on the run's probe set by default, as the epoch did.
+    const checkpoint = path.join(two.runDir, 'checkpoints', 'epoch-1.gabn');
+    expect(await measureCheckpointMechanisms(checkpoint, data)).toEqual(m);
+    const none = await probed('no-probes', 0);
+    expect(metrics(none.runDir).find((r) => r.type === 'epoch')!.mechanisms).toBeUndefined();
+    expect(readFileSync(path.join(none.runDir, 'log.txt'), 'utf8')).not.toContain('mechanisms');
+  });
+
   it('keeps the epoch when its validation fails', async () => {
     const copy = path.join(root, 'val-copy');
     cpSync(val, copy, { recursive: true });
