@@ -63,9 +63,10 @@ export const ablateCommand: CliCommand = {
     );
     progress.done();
     const v = (e: { value: number | null }) => e.value?.toFixed(2) ?? 'n/a';
+    const width = Math.max(0, ...outcome.rows.map((row) => row.preset.length));
     for (const row of outcome.rows) {
       context.stdout.write(
-        `  ${row.preset.padEnd(13)} seed ${row.seed}  Avg ${v(row.average)}  STD ${v(row.std)}  SER ${v(row.ser)}\n`,
+        `  ${row.preset.padEnd(width)}  seed ${row.seed}  Avg ${v(row.average)}  STD ${v(row.std)}  SER ${v(row.ser)}\n`,
       );
       if (row.mechanisms) context.stdout.write(`    ${describeMechanisms(row.mechanisms)}\n`);
     }

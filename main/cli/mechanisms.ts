@@ -5,13 +5,9 @@
  */
 import { GabnError } from '../base/errors.ts';
 import { loadEngine } from '../engine/index.ts';
-import { MAX_MECHANISM_PROBES } from '../gabn/training-config.ts';
+import { DEFAULT_MECHANISM_PROBES, MAX_MECHANISM_PROBES } from '../gabn/training-config.ts';
 import type { Estimate } from '../report/report-model.ts';
-import {
-  describeMechanisms,
-  MECHANISM_PROBES_PER_GROUP,
-  measureCheckpointMechanisms,
-} from '../usecases/training/mechanisms.ts';
+import { describeMechanisms, measureCheckpointMechanisms } from '../usecases/training/mechanisms.ts';
 import { formatOptions, parseArgs } from './args.ts';
 import type { CliCommand } from './command.ts';
 
@@ -22,7 +18,7 @@ const options = {
   data: { type: 'string', description: 'the training set it was trained on (its probe images)' },
   probes: {
     type: 'number',
-    description: `probe images per group (default: as many as the checkpoint's run measured on, else ${MECHANISM_PROBES_PER_GROUP}; more narrows the intervals)`,
+    description: `probe images per group (default: as many as the checkpoint's run measured on, else ${DEFAULT_MECHANISM_PROBES}; more narrows the intervals)`,
   },
   json: { type: 'boolean', description: 'print the figures as JSON (the metrics.jsonl mechanisms object)' },
 } as const;

@@ -18,7 +18,10 @@ import {
   type z,
 } from '../base/validation.ts';
 
-/** Probe images per group for the mechanism figures a run measures after every epoch. */
+/**
+ * Probe images per group for the mechanism figures a run measures after every epoch: enough for an
+ * interval, a second or so beside an epoch.
+ */
 export const DEFAULT_MECHANISM_PROBES = 16;
 export const MAX_MECHANISM_PROBES = 1000;
 

@@ -43,8 +43,6 @@ import { log, type TrainingSession } from './session.ts';
 import { loadTrainingSet, type TrainingSet } from './training-data.ts';
 import { liveEmbedder } from './validation.ts';
 
-/** Probe images per group by default: enough for an interval, a second or so beside an epoch. */
-export const MECHANISM_PROBES_PER_GROUP = DEFAULT_MECHANISM_PROBES;
 /** Images per GAM pass (eval mode: the images do not interact, so this only bounds memory). */
 const PROBE_BATCH = 16;
 const RESAMPLES = 2000;
@@ -52,7 +50,7 @@ const RESAMPLES = 2000;
 const SEED = 1;
 
 /** The probe set: up to `perGroup` images of each group, spread evenly over its images (no draw). */
-export function mechanismProbe(dataset: Dataset, perGroup = MECHANISM_PROBES_PER_GROUP): number[] {
+export function mechanismProbe(dataset: Dataset, perGroup = DEFAULT_MECHANISM_PROBES): number[] {
   return dataset.groups.flatMap((group) =>
     evenlySpaced(
       dataset.images.flatMap((image, i) => (image.group === group ? [i] : [])),
@@ -206,7 +204,7 @@ export async function loadProbe(
   set: TrainingSet,
   size: number,
   load: (index: number) => Promise<Float32Array>,
-  perGroup = MECHANISM_PROBES_PER_GROUP,
+  perGroup = DEFAULT_MECHANISM_PROBES,
 ): Promise<ProbeImages> {
   const chosen = mechanismProbe(set.dataset, perGroup);
   const pixels = new Float32Array(chosen.length * size * size * 3);
@@ -299,8 +297,7 @@ export async function measureCheckpointMechanisms(
     // By default the probe set its run measured on (a run that measured none: the default's).
     const recorded = config?.mechanismProbes;
     const perGroup =
-      probesPerGroup ??
-      (typeof recorded === 'number' && recorded > 0 ? recorded : MECHANISM_PROBES_PER_GROUP);
+      probesPerGroup ?? (typeof recorded === 'number' && recorded > 0 ? recorded : DEFAULT_MECHANISM_PROBES);
     const probe = await loadProbe(set, size, (i) => loadAlignedImage(set.dataset.images[i]!, size), perGroup);
     return await measureMechanisms(
       {
