@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../base/atomic-files.ts';
 import { GabnError } from '../base/errors.ts';
+import type { Dataset } from '../data/dataset.ts';
 import { loadDataset } from '../data/load-dataset.ts';
 import { DEFAULT_PROTOCOL, prepareAudit } from '../eval/audit-figures.ts';
 import { bootstrapFigures, DEFAULT_RESAMPLES, DEFAULT_SEED } from '../eval/bootstrap.ts';
@@ -20,18 +21,17 @@ import { PRESETS, resolveTrainingConfig, TABLE4_PRESETS } from '../gabn/presets.
 import type { TrainingConfig } from '../gabn/training-config.ts';
 import { readCheckpointJson } from '../models/checkpoint.ts';
 import { buildAuditReport } from '../report/audit-report.ts';
-import { formatInterval, formatNumber } from '../report/figure-text.ts';
-import type { TextTable } from '../report/html.ts';
 import type { AuditReport, Estimate } from '../report/report-model.ts';
 import { readRunStatus } from '../runs/run-folder.ts';
+import { accuracyTable, meanTable, mechanismTable } from './ablation-tables.ts';
 import { MAX_RESAMPLES, reportProvenance } from './audit/run-audit.ts';
 import { checkpointSource } from './audit/sources.ts';
 import { REPORT_WRITERS } from './audit/writers.ts';
-import { gamDistanceEstimate, mechanismSummary } from './training/mechanisms.ts';
 import type { Mechanisms } from './training/records.ts';
 import { type NewRun, resumeRun, startRun } from './training/training-run.ts';
 
 export { TABLE4_PRESETS } from '../gabn/presets.ts';
+export { mechanismTable } from './ablation-tables.ts';
 
 export interface AblationRequest {
   readonly data: string;
@@ -47,6 +47,8 @@ export interface AblationRequest {
   /** key=value assignments applied to every run. */
   readonly overrides?: readonly string[];
   readonly bootstrap?: number;
+  /** Further test sets every final checkpoint is audited on too (the `val` pairs stay the first). */
+  readonly tests?: readonly string[];
   readonly commandLine: readonly string[];
 }
 
@@ -69,7 +71,8 @@ export interface PlannedRun extends GridRun {
   readonly runDir: string;
 }
 
-export interface AblationRow {
+/** A run's accuracies on one test set, with intervals: its audit report's figures. */
+export interface AccuracyRow {
   readonly preset: string;
   readonly seed: number;
   readonly checkpoint: string;
@@ -77,12 +80,24 @@ export interface AblationRow {
   readonly average: Estimate;
   readonly std: Estimate;
   readonly ser: Estimate;
+}
+
+export interface AblationRow extends AccuracyRow {
   /** The mechanism figures of the run's last epoch, as its final checkpoint carries them; null without. */
   readonly mechanisms: Mechanisms | null;
 }
 
+/** Every run on one of the further test sets (`tests`). */
+export interface TestSetRows {
+  /** The test set, as the request named it. */
+  readonly data: string;
+  readonly rows: AccuracyRow[];
+}
+
 export interface AblationOutcome {
   readonly rows: AblationRow[];
+  /** The same runs on each further test set, in the request's order. */
+  readonly tests: TestSetRows[];
   readonly files: readonly string[];
 }
 
@@ -197,6 +212,8 @@ export interface TrainedRun {
 
 export interface ComparisonRequest {
   readonly val: string;
+  /** Further test sets, each audited for every run after `val`. */
+  readonly tests?: readonly string[];
   /** Where ablation.html and ablation.json go. */
   readonly out: string;
   readonly bootstrap?: number;
@@ -204,9 +221,9 @@ export interface ComparisonRequest {
 }
 
 /**
- * Audits every trained run's final checkpoint on the same test pairs, with the audit's protocol and
- * bootstrap intervals, and writes the side-by-side report: what `gabn ablate` ends with, and what the
- * app's ablation does once its queued runs are done.
+ * Audits every trained run's final checkpoint on the same test pairs (and on each further test set),
+ * with the audit's protocol and bootstrap intervals, and writes the side-by-side report: what `gabn
+ * ablate` ends with, and what the app's ablation does once its queued runs are done.
  */
 export async function compareAblationRuns(
   trained: readonly TrainedRun[],
@@ -215,39 +232,24 @@ export async function compareAblationRuns(
 ): Promise<AblationOutcome> {
   const resamples = checkResamples(request.bootstrap);
   const out = path.resolve(request.out);
+  // Every test set is read before the first audit: a bad one fails at once, not after an hour.
   const dataset = loadDataset(request.val);
+  const further = (request.tests ?? []).map((data) => ({ data, dataset: loadDataset(data) }));
+  const audit = (plan: TrainedRun, on: Dataset, suffix: string) =>
+    auditCheckpoint(plan.checkpoint, on, `${plan.label}${suffix}`, resamples, request.commandLine, hooks);
   const reports: AuditReport[] = [];
   const rows: AblationRow[] = [];
   for (const plan of trained) {
-    const { checkpoint } = plan;
-    const source = await checkpointSource(checkpoint, dataset, {
-      ...(hooks.signal ? { signal: hooks.signal } : {}),
-      onProgress: (done, total) => hooks.onProgress?.(`embedding ${plan.label}`, done, total),
-    });
-    const audit = prepareAudit(source.groups, DEFAULT_PROTOCOL);
-    const bootstrap = await bootstrapFigures(audit, {
-      resamples,
-      seed: DEFAULT_SEED,
-      ...(hooks.signal ? { signal: hooks.signal } : {}),
-      onProgress: (done, total) => hooks.onProgress?.(`bootstrap ${plan.label}`, done, total),
-    });
-    const report = buildAuditReport({
-      audit,
-      bootstrap,
-      explicitFolds: source.explicitFolds,
-      provenance: reportProvenance(source, request.commandLine),
-    });
+    const report = await audit(plan, dataset, '');
     reports.push(report);
-    rows.push({
-      preset: plan.preset,
-      seed: plan.seed,
-      checkpoint: path.relative(out, checkpoint),
-      groups: Object.fromEntries(report.groups.map((g) => [g.name, g.accuracy])),
-      average: report.overall.average,
-      std: report.overall.std,
-      ser: report.overall.ser,
-      mechanisms: carriedMechanisms(checkpoint),
-    });
+    rows.push({ ...accuracyRow(plan, report, out), mechanisms: carriedMechanisms(plan.checkpoint) });
+  }
+  const tests: TestSetRows[] = [];
+  for (const { data, dataset: on } of further) {
+    const testRows: AccuracyRow[] = [];
+    for (const plan of trained)
+      testRows.push(accuracyRow(plan, await audit(plan, on, ` on ${path.basename(data)}`), out));
+    tests.push({ data, rows: testRows });
   }
   if (hooks.signal?.aborted) throw new GabnError('cancelled', 'ablation cancelled; no report written');
   const labels = trained.map((t) => t.label);
@@ -256,62 +258,63 @@ export async function compareAblationRuns(
   await REPORT_WRITERS['.html']!(html, reports, {
     labels,
     noFaces: true,
-    tables: [mechanismTable(rows, labels)],
+    tables: [
+      mechanismTable(rows, labels),
+      ...tests.map((t) => accuracyTable(`On ${t.data}`, t.rows, labels)),
+      ...(tests.length > 0 ? [meanTable([rows, ...tests.map((t) => t.rows)])] : []),
+    ],
   });
-  // The figures of every run, and each run's whole audit report (the audit's JSON schema).
+  // The figures of every run, each run's whole audit report on the `val` pairs (the audit's JSON
+  // schema), and its figures on each further test set.
   await writeFileAtomic(
     json,
-    `${JSON.stringify({ kind: 'gabn-ablation', version: 1, labels, rows, reports }, null, 2)}\n`,
+    `${JSON.stringify({ kind: 'gabn-ablation', version: 1, labels, rows, reports, tests }, null, 2)}\n`,
   );
-  return { rows, files: [html, json] };
+  return { rows, tests, files: [html, json] };
+}
+
+/** One checkpoint audited as `gabn audit` would: the default protocol, seeded bootstrap intervals. */
+async function auditCheckpoint(
+  checkpoint: string,
+  dataset: Dataset,
+  label: string,
+  resamples: number,
+  commandLine: readonly string[],
+  hooks: AblationHooks,
+): Promise<AuditReport> {
+  const source = await checkpointSource(checkpoint, dataset, {
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
+    onProgress: (done, total) => hooks.onProgress?.(`embedding ${label}`, done, total),
+  });
+  const audit = prepareAudit(source.groups, DEFAULT_PROTOCOL);
+  const bootstrap = await bootstrapFigures(audit, {
+    resamples,
+    seed: DEFAULT_SEED,
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
+    onProgress: (done, total) => hooks.onProgress?.(`bootstrap ${label}`, done, total),
+  });
+  return buildAuditReport({
+    audit,
+    bootstrap,
+    explicitFolds: source.explicitFolds,
+    provenance: reportProvenance(source, commandLine),
+  });
+}
+
+function accuracyRow(plan: TrainedRun, report: AuditReport, out: string): AccuracyRow {
+  return {
+    preset: plan.preset,
+    seed: plan.seed,
+    checkpoint: path.relative(out, plan.checkpoint),
+    groups: Object.fromEntries(report.groups.map((g) => [g.name, g.accuracy])),
+    average: report.overall.average,
+    std: report.overall.std,
+    ser: report.overall.ser,
+  };
 }
 
 /** The mechanism figures a checkpoint carries (an epoch checkpoint's), or null (one written without them). */
 function carriedMechanisms(checkpoint: string): Mechanisms | null {
   const m = readCheckpointJson(checkpoint).provenance.metrics.mechanisms;
   return m !== null && typeof m === 'object' && !Array.isArray(m) ? (m as unknown as Mechanisms) : null;
-}
-
-function withInterval(e: Estimate | null | undefined, digits = 3): string {
-  if (!e || e.value === null) return '—';
-  return e.interval
-    ? `${formatNumber(e.value, digits)} ${formatInterval(e.interval, digits)}`
-    : formatNumber(e.value, digits);
-}
-
-/**
- * The mechanism figures of every run side by side (ablation.html): the discriminator's accuracy on
- * the probe GAMs, each group's attention mass fraction and mean confidence, the GAM distance and the
- * confidence gap, each with its 95% interval but the gap.
- */
-export function mechanismTable(rows: readonly AblationRow[], labels: readonly string[]): TextTable {
-  const groups = [...new Set(rows.flatMap((r) => Object.keys(r.mechanisms?.groups ?? {})))];
-  return {
-    caption:
-      "Mechanism figures of each run's last epoch, on its probe set of training images (docs/training.md), with 95% intervals",
-    columns: [
-      'run',
-      'discriminator accuracy',
-      ...groups.map((g) => `mass fraction ${g}`),
-      'GAM distance',
-      ...groups.map((g) => `confidence ${g}`),
-      'confidence gap',
-    ],
-    rows: rows.map((r, k) => {
-      const m = r.mechanisms;
-      const gap = m ? mechanismSummary(m).confidenceGap : null;
-      return {
-        label: labels[k] ?? `${r.preset} (seed ${r.seed})`,
-        cells: [
-          m?.discriminatorAccuracy
-            ? `${withInterval(m.discriminatorAccuracy)} (chance ${formatNumber(m.chance, 3)})`
-            : '—',
-          ...groups.map((g) => withInterval(m?.groups[g]?.massFraction)),
-          withInterval(m ? gamDistanceEstimate(m) : null),
-          ...groups.map((g) => withInterval(m?.groups[g]?.confidence)),
-          gap === null ? '—' : formatNumber(gap, 3),
-        ],
-      };
-    }),
-  };
 }

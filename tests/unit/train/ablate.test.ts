@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SYNTH, generateSyntheticDataset } from '../../../main/data/synth/generate.ts';
 import { makeTinyTrainingSet } from './tiny-training-set.ts';
 
 let root: string;
@@ -112,6 +113,55 @@ describe('gabn ablate', () => {
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain('baseline (seed 1): already trained');
     expect(existsSync(path.join(out, 'ablation.html'))).toBe(true);
+  });
+
+  it('audits every run on each further test set as gabn audit does, and averages each preset over them', async () => {
+    const other = path.join(root, 'other');
+    await generateSyntheticDataset(
+      other,
+      { ...DEFAULT_SYNTH, seed: 6, ids: 20, images: 2, trainIds: 0, size: 32 },
+      { force: true },
+    );
+    const out = path.join(root, 'ablation');
+    const result = ablate(out, ['--test', path.join(other, 'rfw')]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('baseline (seed 1): already trained');
+    expect(result.stdout).toContain(`on ${path.join(other, 'rfw')}:`);
+    const figures = JSON.parse(readFileSync(path.join(out, 'ablation.json'), 'utf8'));
+    expect(figures.tests).toHaveLength(1);
+    expect(figures.tests[0].data).toBe(path.join(other, 'rfw'));
+    for (const [k, row] of figures.tests[0].rows.entries()) {
+      expect(row.checkpoint).toBe(figures.rows[k].checkpoint);
+      const report = path.join(root, `other-${k}.json`);
+      const audit = spawnSync(
+        process.execPath,
+        [
+          'bin/gabn.js',
+          'audit',
+          '--checkpoint',
+          path.join(out, row.checkpoint),
+          '--data',
+          path.join(other, 'rfw'),
+          '--bootstrap',
+          '50',
+          '--out',
+          report,
+        ],
+        { encoding: 'utf8', env: { ...process.env, GABN_BACKEND: 'wasm' } },
+      );
+      expect(audit.status, audit.stderr).toBe(0);
+      const alone = JSON.parse(readFileSync(report, 'utf8'));
+      expect(row.std).toEqual(alone.overall.std);
+      expect(row.average).toEqual(alone.overall.average);
+      expect(Object.values(row.groups)).toEqual(alone.groups.map((g: { accuracy: unknown }) => g.accuracy));
+    }
+    const html = readFileSync(path.join(out, 'ablation.html'), 'utf8');
+    expect(html).toContain(`<caption>On ${path.join(other, 'rfw')}: accuracy (%)`);
+    // The mean over the two test sets, by hand.
+    const mean = (figures.rows[0].std.value + figures.tests[0].rows[0].std.value) / 2;
+    expect(html).toMatch(
+      new RegExp(`<th scope="row">baseline</th><td>1</td><td>[\\d.]+</td><td>${mean.toFixed(2)}</td>`),
+    );
   });
 
   it('with --from, fine-tunes every run from the same checkpoint', () => {
