@@ -186,6 +186,8 @@ export async function runAblation(
 ): Promise<AblationOutcome> {
   checkResamples(request.bootstrap);
   const plans = planAblation(request);
+  // A further test set that cannot be read is said before the first run trains, not after the last.
+  for (const test of request.tests ?? []) loadDataset(test);
   hooks.onLog?.(`${plans.length} runs`);
   const trained: TrainedRun[] = [];
   for (const plan of plans) trained.push({ ...plan, checkpoint: await trainPlanned(plan, request, hooks) });
@@ -232,7 +234,7 @@ export async function compareAblationRuns(
 ): Promise<AblationOutcome> {
   const resamples = checkResamples(request.bootstrap);
   const out = path.resolve(request.out);
-  // Every test set is read before the first audit: a bad one fails at once, not after an hour.
+  // Every test set is read before the first audit: a bad one fails at once, not after the others.
   const dataset = loadDataset(request.val);
   const further = (request.tests ?? []).map((data) => ({ data, dataset: loadDataset(data) }));
   const audit = (plan: TrainedRun, on: Dataset, suffix: string) =>

@@ -180,6 +180,15 @@ describe('gabn ablate', () => {
     ]);
   });
 
+  it('refuses a further test set it cannot read before training anything', () => {
+    const out = path.join(root, 'no-test-set');
+    const missing = path.join(root, 'missing-test-set');
+    const result = ablate(out, ['--test', missing]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain(missing);
+    expect(existsSync(path.join(out, 'baseline-seed1'))).toBe(false);
+  });
+
   it('refuses an unknown preset before training anything', () => {
     const out = path.join(root, 'refused');
     const result = spawnSync(
