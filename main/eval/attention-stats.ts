@@ -225,13 +225,20 @@ export function groupAttention(
  * NaN when either map is all zero.
  */
 export function totalVariationDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  checkSameSize(a, b);
+  return distanceOfSums(a, checkMap(a), b, checkMap(b));
+}
+
+function checkSameSize(a: ArrayLike<number>, b: ArrayLike<number>): void {
   if (a.length !== b.length) {
     throw new GabnError('internal', `attention maps of ${a.length} and ${b.length} pixels compared`, {
       expected: 'maps of one size',
     });
   }
-  const sumA = checkMap(a);
-  const sumB = checkMap(b);
+}
+
+/** ½ Σ |a/Σa − b/Σb| of maps already checked, given their sums; NaN when either sum is 0. */
+function distanceOfSums(a: ArrayLike<number>, sumA: number, b: ArrayLike<number>, sumB: number): number {
   if (sumA === 0 || sumB === 0) return Number.NaN;
   let distance = 0;
   for (let i = 0; i < a.length; i++) distance += Math.abs(a[i]! / sumA - b[i]! / sumB);
@@ -244,11 +251,18 @@ export function totalVariationDistance(a: ArrayLike<number>, b: ArrayLike<number
  * alike; NaN with fewer than two maps, or when a map is all zero.
  */
 export function meanPairwiseDistance(averageMaps: readonly ArrayLike<number>[]): number {
+  if (averageMaps.length < 2) return Number.NaN;
+  for (const map of averageMaps) checkSameSize(averageMaps[0]!, map);
+  return meanDistanceOfChecked(averageMaps, averageMaps.map(checkMap));
+}
+
+/** meanPairwiseDistance of maps already checked (one size, finite, ≥ 0), given their sums. */
+function meanDistanceOfChecked(maps: readonly ArrayLike<number>[], sums: readonly number[]): number {
   let total = 0;
   let pairs = 0;
-  for (let i = 0; i < averageMaps.length; i++) {
-    for (let j = i + 1; j < averageMaps.length; j++) {
-      total += totalVariationDistance(averageMaps[i]!, averageMaps[j]!);
+  for (let i = 0; i < maps.length; i++) {
+    for (let j = i + 1; j < maps.length; j++) {
+      total += distanceOfSums(maps[i]!, sums[i]!, maps[j]!, sums[j]!);
       pairs++;
     }
   }
@@ -284,21 +298,24 @@ export function pairwiseDistanceWithInterval(
       expected: 'maps of one size',
     });
   }
-  const averageOf = (maps: readonly Float64Array[], pick: (n: number) => number) => {
-    const sum = new Float64Array(pixels);
-    for (let k = 0; k < maps.length; k++) {
-      const map = maps[pick(k)]!;
-      for (let i = 0; i < pixels; i++) sum[i]! += map[i]!;
-    }
-    return sum;
-  };
-  const estimate = meanPairwiseDistance(groups.map((maps) => averageOf(maps, (k) => k)));
-  const distances = new Float64Array(resamples);
-  for (let b = 0; b < resamples; b++) {
-    distances[b] = meanPairwiseDistance(
-      groups.map((maps) => averageOf(maps, () => prng.int(0, maps.length - 1))),
+  // The maps were checked once above: the resamples' sums of them need no check again.
+  const distanceOf = (pick: (maps: readonly Float64Array[], k: number) => number) => {
+    const sums = groups.map((maps) => {
+      const sum = new Float64Array(pixels);
+      for (let k = 0; k < maps.length; k++) {
+        const map = maps[pick(maps, k)]!;
+        for (let i = 0; i < pixels; i++) sum[i]! += map[i]!;
+      }
+      return sum;
+    });
+    return meanDistanceOfChecked(
+      sums,
+      sums.map((sum) => sum.reduce((a, b) => a + b, 0)),
     );
-  }
+  };
+  const estimate = distanceOf((_, k) => k);
+  const distances = new Float64Array(resamples);
+  for (let b = 0; b < resamples; b++) distances[b] = distanceOf((maps) => prng.int(0, maps.length - 1));
   const { lower, upper } = basicInterval(estimate, distances, confidence);
   const clip = (v: number) => Math.min(1, Math.max(0, v));
   return { mean: estimate, interval: { lower: clip(lower), upper: clip(upper) } };

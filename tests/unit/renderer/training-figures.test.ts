@@ -17,6 +17,7 @@ import {
   remainingSeconds,
 } from '../../../renderer/src/training/series.ts';
 import { getPath, parseSetting, SETTING_LABELS, setPath } from '../../../renderer/src/training/settings.ts';
+import { fakeMechanisms } from '../../helpers/mechanisms.ts';
 
 /** A seeded walk (LCG), so the test is the same every run. */
 function walk(n: number, seed = 7): number[] {
@@ -227,22 +228,16 @@ describe('the Runs view’s figures', () => {
 
 /** An epoch's mechanism figures: group-a's attention narrower and its confidence lower than group-b's. */
 function mechanisms(accuracy: number | null, massA: number, massB: number, distance: number): Mechanisms {
-  const e = (value: number) => ({ value, interval: { lower: value - 0.01, upper: value + 0.01 } });
-  const group = (mass: number, confidence: number) => ({
-    images: 16,
-    massFraction: e(mass),
-    entropy: e(0.8),
-    latticeShare: e(0.3),
-    confidence: e(confidence),
-    targetProbability: e(confidence - 0.1),
-  });
-  return {
-    probesPerGroup: 16,
-    discriminatorAccuracy: accuracy === null ? null : e(accuracy),
+  return fakeMechanisms({
+    accuracy,
     chance: 0.5,
-    gamDistance: distance,
-    groups: { 'group-a': group(massA, 0.6), 'group-b': group(massB, 0.9) },
-  };
+    distance,
+    halfWidth: 0.01,
+    groups: {
+      'group-a': { mass: massA, confidence: 0.6, targetProbability: 0.5 },
+      'group-b': { mass: massB, confidence: 0.9, targetProbability: 0.8 },
+    },
+  });
 }
 
 describe('the mechanism figures', () => {

@@ -32,6 +32,7 @@ import {
   type ProbeImages,
 } from '../../../main/usecases/training/mechanisms.ts';
 import type { Mechanisms } from '../../../main/usecases/training/records.ts';
+import { around, fakeMechanisms } from '../../helpers/mechanisms.ts';
 
 const SIZE = 16;
 const GROUPS = ['group-a', 'group-b', 'group-c'];
@@ -247,22 +248,14 @@ function concat(maps: Float32Array[]): Float32Array {
 }
 
 describe('the mechanism figures side by side', () => {
-  const e = (value: number) => ({ value, interval: { lower: value - 0.05, upper: value + 0.05 } });
-  const group = (mass: number, confidence: number) => ({
-    images: 16,
-    massFraction: e(mass),
-    entropy: e(0.8),
-    latticeShare: e(0.3),
-    confidence: e(confidence),
-    targetProbability: e(confidence),
-  });
-  const m: Mechanisms = {
-    probesPerGroup: 16,
-    discriminatorAccuracy: e(0.625),
+  const e = (value: number) => around(value, 0.05);
+  const m: Mechanisms = fakeMechanisms({
+    accuracy: 0.625,
     chance: 0.5,
-    gamDistance: 0.125,
-    groups: { 'group-a': group(0.25, 0.75), 'group-b': group(0.125, 0.5) },
-  };
+    distance: 0.125,
+    halfWidth: 0.05,
+    groups: { 'group-a': { mass: 0.25, confidence: 0.75 }, 'group-b': { mass: 0.125, confidence: 0.5 } },
+  });
   const estimate = { value: 1, interval: null };
   const row = (mechanisms: Mechanisms | null): AblationRow => ({
     preset: 'gam-ct',
