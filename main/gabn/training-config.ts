@@ -109,7 +109,9 @@ function leafAt(key: string): z.ZodType {
   let node: z.ZodType = TRAINING_CONFIG;
   for (const part of key.split('.'))
     node = (node as unknown as { shape: Record<string, z.ZodType> }).shape[part]!;
-  return node;
+  // A setting with a default (one older run folders lack) is described by the check it wraps.
+  const def = (node as unknown as { def: { type: string; innerType?: z.ZodType } }).def;
+  return def.type === 'default' && def.innerType ? def.innerType : node;
 }
 
 /** Every setting of the configuration as a form shows it, read from the one declaration above. */

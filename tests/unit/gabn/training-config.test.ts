@@ -3,7 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NAMED_CONFIGS, PRESETS, resolveTrainingConfig } from '../../../main/gabn/presets.ts';
-import { parseOverride, validateConfig } from '../../../main/gabn/training-config.ts';
+import {
+  CONFIG_KEYS,
+  configFields,
+  parseOverride,
+  validateConfig,
+} from '../../../main/gabn/training-config.ts';
 
 describe('training configuration', () => {
   it('every named configuration and preset is valid', () => {
@@ -49,6 +54,24 @@ describe('training configuration', () => {
     expect(c.margin.kind).toBe('cosface');
     expect(c.optimizer.milestones).toEqual([1, 2]);
   });
+  it('describes every setting for the form, those with a default by the check they wrap', () => {
+    const fields = configFields();
+    for (const field of fields) expect(field.expected, field.key).not.toBe('');
+    const byKey = Object.fromEntries(fields.map((f) => [f.key, f]));
+    expect(byKey['erase.centres']).toEqual({
+      key: 'erase.centres',
+      kind: 'choice',
+      expected: 'one of raw, smoothed',
+      choices: ['raw', 'smoothed'],
+    });
+    expect(byKey.mechanismProbes).toEqual({
+      key: 'mechanismProbes',
+      kind: 'number',
+      expected: 'an integer in [0, 1000]',
+    });
+    expect(fields.map((f) => f.key)).toEqual(CONFIG_KEYS);
+  });
+
   it('refuses an unknown key, naming it', () => {
     expect(() => parseOverride('optimizer.lr=0.1')).toThrow(/unknown key 'optimizer.lr'/);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gabn-config-'));
